@@ -1,0 +1,46 @@
+"""Shared fixtures: an emulator served on 127.0.0.1 and an authenticated client for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from zoomsync.emulator.app import EmulatorConfig
+from zoomsync.emulator.dataset import DatasetConfig
+from zoomsync.emulator.oauth import DEFAULT_CREDENTIALS
+from zoomsync.emulator.server import RunningEmulator
+
+ANCHOR = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+# Limits far above what a test sends, for tests that are not about rate limiting.
+UNLIMITED = {"LIGHT": 100_000, "MEDIUM": 100_000, "HEAVY": 100_000, "RESOURCE_INTENSIVE": 100_000}
+
+
+def token_for(base_url: str) -> str:
+    creds = DEFAULT_CREDENTIALS
+    r = httpx.post(f"{base_url}/oauth/token", auth=(creds.client_id, creds.client_secret),
+                   data={"grant_type": "account_credentials", "account_id": creds.account_id})
+    r.raise_for_status()
+    return r.json()["access_token"]
+
+
+def api_client(emu: RunningEmulator) -> httpx.Client:
+    return httpx.Client(base_url=emu.api_url, timeout=30,
+                        headers={"Authorization": f"Bearer {token_for(emu.base_url)}"})
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[RunningEmulator]:
+    """The default dataset on the Business plan with limits out of the way."""
+    config = EmulatorConfig(dataset=DatasetConfig(anchor=ANCHOR), plan="business",
+                            limits=UNLIMITED, daily_cap=10_000_000)
+    with RunningEmulator(config) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def api(emulator: RunningEmulator) -> Iterator[httpx.Client]:
+    with api_client(emulator) as client:
+        yield client

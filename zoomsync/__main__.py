@@ -1,0 +1,5 @@
+"""`python -m zoomsync`."""
+
+from zoomsync.cli import main
+
+main()

@@ -1,0 +1,140 @@
+"""One exception tree, grouped by what the caller must do.
+
+    ZoomSyncError
+    ├── ConfigError            bad input: settings, options, paths (exit code 2, one line)
+    ├── ZoomAPIError           Zoom said no (status, code, message, method, path)
+    │   ├── AuthError          credentials refused, or a token that stays invalid: stop the run
+    │   │   └── ScopeError     the app lacks a scope (code 4700): add it in the Marketplace
+    │   ├── EntitlementError   the account lacks a plan or add-on (400 code 200): skip the stream
+    │   ├── SkippableAPIError  one partition is gone or not ready (3001, 3301, 1001, 12702):
+    │   │                      record it in the run report and carry on
+    │   ├── DailyLimitError    the daily Heavy/Resource-intensive cap is spent: stop those
+    │   │                      streams until `retry_at`
+    │   ├── RetryableAPIError  429/5xx/transport failures outlived the retries: run again later
+    │   └── FatalAPIError      any other 4xx: a bug or an unsupported request, stop
+    └── DestinationError       the warehouse refused or failed a load
+
+Messages are one line, say what to do, and never contain a secret.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class ZoomSyncError(Exception):
+    """Base class of every error zoomsync raises on purpose."""
+
+
+class ConfigError(ZoomSyncError):
+    """The user's input is wrong; the message says what and how to fix it."""
+
+
+class DestinationError(ZoomSyncError):
+    """The destination failed a load or refused a statement."""
+
+
+class ZoomAPIError(ZoomSyncError):
+    """Zoom answered an API or token request with an error.
+
+    `code` is Zoom's numeric error code from the `{"code", "message"}` envelope, or None
+    when the body had none (token endpoint, HTML from a load balancer, a transport failure).
+    """
+
+    hint = "see https://developers.zoom.us/docs/api/errors/"
+
+    def __init__(
+        self,
+        status: int,
+        code: int | None,
+        message: str,
+        method: str,
+        path: str,
+        *,
+        hint: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        # One line, whatever Zoom (or a proxy) sent.
+        self.message = " ".join(str(message).split())[:300]
+        self.method = method
+        self.path = path
+        if hint is not None:
+            self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.path}".strip()
+        code = f" code {self.code}" if self.code is not None else ""
+        status = f"HTTP {self.status}{code}" if self.status else "no response"
+        return f"{where}: {status}: {self.message} ({self.hint})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only attributes survive pickling (multiprocessing, pytest-xdist).
+        return (_rebuild, (type(self), self.__dict__.copy()))
+
+
+def _rebuild(cls: type[ZoomAPIError], state: dict[str, object]) -> ZoomAPIError:
+    exc = cls.__new__(cls)
+    exc.__dict__.update(state)
+    Exception.__init__(exc, str(exc))
+    return exc
+
+
+class AuthError(ZoomAPIError):
+    """Zoom refused the credentials or the access token."""
+
+    hint = "check ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET and that the app is activated"
+
+
+class ScopeError(AuthError):
+    """The app's token lacks a scope this endpoint needs."""
+
+    hint = "add the missing scope to the Server-to-Server OAuth app in the Zoom Marketplace"
+
+
+class EntitlementError(ZoomAPIError):
+    """The account lacks the plan or add-on an endpoint needs."""
+
+    hint = "the account needs that plan or add-on; leave the stream out until it has it"
+
+
+class SkippableAPIError(ZoomAPIError):
+    """One partition (a meeting, a user) is gone, unfinished or past retention."""
+
+    hint = "recorded and skipped; it is retried on the next run"
+
+
+class DailyLimitError(ZoomAPIError):
+    """Zoom's daily cap for a rate-limit label is spent until `retry_at`."""
+
+    def __init__(
+        self,
+        status: int,
+        code: int | None,
+        message: str,
+        method: str,
+        path: str,
+        *,
+        retry_at: datetime,
+        label: str,
+    ) -> None:
+        self.retry_at = retry_at
+        self.label = label
+        hint = (
+            f"Zoom's daily {label} budget is spent; run again after "
+            f"{retry_at.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        )
+        super().__init__(status, code, message, method, path, hint=hint)
+
+
+class RetryableAPIError(ZoomAPIError):
+    """A transient failure (429, 5xx, network) that outlived the retries."""
+
+    hint = "Zoom or the network is having trouble; run again later"
+
+
+class FatalAPIError(ZoomAPIError):
+    """A request Zoom will never accept as sent."""
+
+    hint = "this is a zoomsync bug or an unsupported request; please report it"
