@@ -84,7 +84,8 @@ def _rebuild(cls: type[ZoomAPIError], state: dict[str, object]) -> ZoomAPIError:
 class AuthError(ZoomAPIError):
     """Zoom refused the credentials or the access token."""
 
-    hint = "check ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET and that the app is activated"
+    hint = ("check ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET and that the app "
+            "is activated")
 
 
 class ScopeError(AuthError):
