@@ -292,8 +292,7 @@ def test_past_polls_and_qa_are_the_instance_answers(api: AsgiApi, ds: Dataset,
 
 def test_without_the_webinar_plan_every_webinar_endpoint_is_400_code_200() -> None:
     api = AsgiApi(config())
-    # EmulatorConfig grows a `webinar_plan` field; until then the attribute is read with getattr.
-    api.emulator.config.webinar_plan = False  # type: ignore[attr-defined]
+    api.emulator.config.webinar_plan = False
     ds = api.emulator.dataset
     d = recurring(ds)
     u = encode_uuid(ended(ds, d)[-1].uuid)

@@ -46,6 +46,7 @@ class EmulatorConfig:
 
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     plan: str = "pro"
+    webinar_plan: bool = True  # False: every webinar endpoint answers 400 code 200, as on Zoom
     credentials: Credentials = DEFAULT_CREDENTIALS
     token_ttl: int = 3599
     latency_ms: int = 0

@@ -31,7 +31,13 @@ def _instant_gone(ctx: Ctx, d: Definition) -> bool:
     """Instant meetings cannot be looked up once they have ended."""
     if d.type != 1:
         return False
-    return all(i.ended(ctx.now) for i in ctx.emu.dataset.instances_of(d.id))
+    return ended_instant(ctx.emu.dataset, d, ctx.now)
+
+
+def ended_instant(ds: Dataset, d: Definition, now: datetime) -> bool:
+    """An instant meeting exists until it has run and ended; then Zoom forgets the definition."""
+    instances = ds.instances_of(d.id)
+    return d.type == 1 and bool(instances) and all(i.ended(now) for i in instances)
 
 
 def expired(d: Definition, now: datetime) -> bool:

@@ -78,7 +78,7 @@ def instances_view(ctx: Ctx, kind: str) -> list[dict]:
     """Ended instances of a meeting or webinar id, oldest first, within 15 months."""
     ds = ctx.emu.dataset
     key = ctx.path["meetingId" if kind == "meeting" else "webinarId"].replace(" ", "")
-    if not key.isdigit() or int(key) not in ds.definitions:
+    if not key.isdigit() or int(key) not in ds.definitions or ds.definitions[int(key)].kind != kind:
         noun = "Meeting" if kind == "meeting" else "Webinar"
         raise ZoomHTTPError(404, 3001, f"{noun} does not exist: {key}.")
     horizon = ctx.now - timedelta(days=456)  # "more than 15 months ago" are not returned

@@ -16,7 +16,8 @@ from pathlib import Path
 from zoomsync.emulator import people
 from zoomsync.emulator.clock import iso
 from zoomsync.emulator.dataset import Dataset, Instance
-from zoomsync.emulator.routes_meetings import full_view
+from zoomsync.emulator.routes_meetings import ended_instant, full_view
+from zoomsync.emulator.routes_webinars import webinar_view
 
 Rows = Iterator[dict]
 
@@ -40,13 +41,15 @@ def _group_members(ds: Dataset, now: datetime) -> Rows:
 
 
 def _definitions(kind: str) -> Callable[[Dataset, datetime], Rows]:
+    view = full_view if kind == "meeting" else webinar_view
+
     def rows(ds: Dataset, now: datetime) -> Rows:
         for d in ds.definitions.values():
             if d.kind != kind or d.deleted:
                 continue
-            if d.type == 1 and all(i.ended(now) for i in ds.instances_of(d.id)):
+            if ended_instant(ds, d, now):
                 continue  # ended instant meetings cannot be read back from Zoom
-            yield full_view(ds, d, now)
+            yield view(ds, d, now)
     return rows
 
 
