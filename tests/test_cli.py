@@ -76,3 +76,12 @@ def test_unwritable_export_directory_is_one_line(tmp_path: Path) -> None:
     r = run_cli("emulator", "--export-truth", str(blocker / "sub"))
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and "cannot write the ground truth" in r.stderr
+
+
+def test_bad_fault_spec_is_one_line() -> None:
+    r = run_cli("emulator", "--faults", "error_5xx=2")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "error: --faults: error_5xx must be a probability in [0, 1], got 2.0"]
+    r = run_cli("emulator", "--faults", "meteor=0.1")
+    assert r.returncode == 2 and "unknown fault 'meteor'" in r.stderr

@@ -8,13 +8,16 @@ from __future__ import annotations
 import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from zoomsync.errors import ConfigError, ZoomSyncError
+
+if TYPE_CHECKING:
+    from zoomsync.emulator.faults import FaultConfig
 
 app = typer.Typer(
     name="zoomsync",
@@ -69,6 +72,11 @@ def emulator(
         help="Where to POST Zoom webhook events on admin changes.")] = None,
     webhook_secret: Annotated[str, typer.Option(
         help="Secret token that signs webhook events.")] = "emu_webhook_secret_token",
+    faults: Annotated[str | None, typer.Option(
+        help="Seeded faults, e.g. 'error_5xx=0.1,rate_429=0.05,reset=0.02,slow=0.05'.",
+    )] = None,
+    webinar_plan: Annotated[bool, typer.Option(
+        help="Without it, webinar endpoints answer 400 code 200 as on Zoom.")] = True,
     export_truth: Annotated[Path | None, typer.Option(
         help="Write the ground truth (JSONL per table) to this directory and exit.")] = None,
 ) -> None:
@@ -91,11 +99,38 @@ def emulator(
                             large_meetings=large_meetings, account_id=creds.account_id)
     config = EmulatorConfig(dataset=dataset, plan=plan, credentials=creds, token_ttl=token_ttl,
                             latency_ms=latency_ms, base_url=f"http://{host}:{port}",
-                            webhook_url=webhook_url, webhook_secret=webhook_secret)
+                            webhook_url=webhook_url, webhook_secret=webhook_secret,
+                            faults=_faults(faults), webinar_plan=webinar_plan)
     if export_truth is not None:
         _export(config, export_truth)
         return
     _serve(config, host, port)
+
+
+def _faults(spec: str | None) -> FaultConfig:
+    """`name=rate,...` into a FaultConfig, with one clear line for anything wrong."""
+    from zoomsync.emulator.faults import FaultConfig
+
+    if not spec:
+        return FaultConfig()
+    known = {"error_5xx", "rate_429", "reset", "slow", "slow_ms", "revoke_token"}
+    values: dict[str, float | int | bool] = {}
+    for part in spec.split(","):
+        name, _, raw = part.strip().partition("=")
+        if name == "omit_ratelimit_headers":
+            values[name] = True
+            continue
+        if name not in known:
+            raise ConfigError(f"--faults: unknown fault {name!r}; use {', '.join(sorted(known))} "
+                              "or omit_ratelimit_headers")
+        try:
+            values[name] = int(raw) if name == "slow_ms" else float(raw)
+        except ValueError:
+            raise ConfigError(f"--faults: {name}={raw!r} is not a number") from None
+    try:
+        return FaultConfig(**values)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ConfigError(f"--faults: {exc}") from None
 
 
 def _export(config: object, directory: Path) -> None:
