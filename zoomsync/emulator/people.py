@@ -154,6 +154,15 @@ def _segment(
     }
 
 
+def absentees(ds: Dataset, inst: Instance) -> list[dict]:
+    """Approved registrants who did not join this instance."""
+    d = ds.definitions.get(inst.meeting_id)
+    if d is None or not d.registration:
+        return []
+    came = {p["registrant_id"] for p in participants(ds, inst) if p["registrant_id"]}
+    return [r for r in registrants(ds, d) if r["status"] == "approved" and r["id"] not in came]
+
+
 def poll_definitions(ds: Dataset, d: Definition) -> list[dict]:
     rng = _rng(ds, "polls", d.id)
     polls = []

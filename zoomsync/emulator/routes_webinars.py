@@ -274,10 +274,7 @@ def past_absentees(ctx: Ctx) -> dict:
     if not d.registration:
         raise ZoomHTTPError(400, 3000, "This webinar doesn't have registration required: "
                             f"{inst.uuid}.")
-    came = {p["registrant_id"] for p in people.participants(ds, inst) if p["registrant_id"]}
-    rows = [registrant_view(r) for r in people.registrants(ds, d)
-            if r["status"] == "approved" and r["id"] not in came]
-    return paginate(ctx, rows)
+    return paginate(ctx, [registrant_view(r) for r in people.absentees(ds, inst)])
 
 
 @route("/past_webinars/{webinarId}/polls")

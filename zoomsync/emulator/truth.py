@@ -62,6 +62,13 @@ def _registrants(kind: str) -> Callable[[Dataset, datetime], Rows]:
     return rows
 
 
+def _panelists(ds: Dataset, now: datetime) -> Rows:
+    for d in ds.definitions.values():
+        if d.kind == "webinar" and not d.deleted:
+            for p in people.panelists(ds, d):
+                yield {"webinar_id": d.id, **p}
+
+
 def _polls(kind: str) -> Callable[[Dataset, datetime], Rows]:
     def rows(ds: Dataset, now: datetime) -> Rows:
         for d in ds.definitions.values():
@@ -133,9 +140,11 @@ TABLES: dict[str, Callable[[Dataset, datetime], Rows]] = {
     "meeting_qa": _per_instance("meeting", people.qa),
     "webinars": _definitions("webinar"),
     "webinar_registrants": _registrants("webinar"),
+    "webinar_panelists": _panelists,
     "webinar_polls": _polls("webinar"),
     "past_webinars": _instances("webinar"),
     "webinar_participants": _per_instance("webinar", people.participants),
+    "webinar_absentees": _per_instance("webinar", people.absentees),
     "webinar_poll_results": _per_instance("webinar", people.poll_answers),
     "webinar_qa": _per_instance("webinar", people.qa),
     "recordings": _recordings,
