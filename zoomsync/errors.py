@@ -19,7 +19,7 @@ Messages are one line, say what to do, and never contain a secret.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 class ZoomSyncError(Exception):
@@ -124,7 +124,7 @@ class DailyLimitError(ZoomAPIError):
         self.label = label
         hint = (
             f"Zoom's daily {label} budget is spent; run again after "
-            f"{retry_at.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+            f"{retry_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
         )
         super().__init__(status, code, message, method, path, hint=hint)
 
