@@ -245,7 +245,9 @@ class Dataset:
         if kind == "webinar":
             topic = f"Webinar: {rng.choice(['Product launch', 'Town hall', 'Office hours'])}"
         if not recurring:
-            offset = timedelta(days=rng.uniform(-cfg.months * 30 + 20, 25))
+            # One-off meetings that happened are only found through the 6-month reports
+            # (their list hides them once expired), so keep them inside that window.
+            offset = timedelta(days=rng.uniform(-min(cfg.months * 30, 170), 25))
             start = round_minutes(cfg.anchor + offset)
             type_ = 2 if kind == "meeting" else 5
             d = self._definition(rng, mid, kind, type_, host, topic, created, start)
@@ -301,8 +303,9 @@ class Dataset:
             id=mid, kind=kind, type=type_, host_id=host.id, topic=topic, created_at=created,
             start=start, duration=rng.choice([15, 30, 30, 45, 60, 90]),
             timezone=host.record["timezone"], uuid=ids.meeting_uuid(rng),
-            registration=kind == "webinar" or rng.random() < 0.25,
-            polls=rng.choice([0, 0, 1, 2]),
+            # Instant meetings take no registration; webinars nearly always run polls.
+            registration=(kind == "webinar" or rng.random() < 0.25) and type_ != 1,
+            polls=rng.choice([0, 0, 1, 2]) or int(kind == "webinar"),
             agenda=rng.choice(["", "Agenda: status, risks, next steps"]),
             seed=rng.randrange(1 << 30),
         )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from zoomsync.emulator import people
 from zoomsync.emulator.clock import iso
-from zoomsync.emulator.dataset import Dataset, Instance
+from zoomsync.emulator.dataset import Dataset, Definition, Instance
 from zoomsync.emulator.routes_meetings import ended_instant, full_view
 from zoomsync.emulator.routes_webinars import webinar_view
 
@@ -40,25 +40,27 @@ def _group_members(ds: Dataset, now: datetime) -> Rows:
                 yield {"group_id": g["id"], "id": uid, "email": user.email}
 
 
+def _readable(ds: Dataset, kind: str, now: datetime) -> Iterator[Definition]:
+    """Definitions Zoom still answers for: not deleted, and not instant meetings that ended."""
+    for d in ds.definitions.values():
+        if d.kind == kind and not d.deleted and not ended_instant(ds, d, now):
+            yield d
+
+
 def _definitions(kind: str) -> Callable[[Dataset, datetime], Rows]:
     view = full_view if kind == "meeting" else webinar_view
 
     def rows(ds: Dataset, now: datetime) -> Rows:
-        for d in ds.definitions.values():
-            if d.kind != kind or d.deleted:
-                continue
-            if ended_instant(ds, d, now):
-                continue  # ended instant meetings cannot be read back from Zoom
+        for d in _readable(ds, kind, now):
             yield view(ds, d, now)
     return rows
 
 
 def _registrants(kind: str) -> Callable[[Dataset, datetime], Rows]:
     def rows(ds: Dataset, now: datetime) -> Rows:
-        for d in ds.definitions.values():
-            if d.kind == kind and not d.deleted:
-                for r in people.registrants(ds, d):
-                    yield {f"{kind}_id": d.id, **r}
+        for d in _readable(ds, kind, now):
+            for r in people.registrants(ds, d):
+                yield {f"{kind}_id": d.id, **r}
     return rows
 
 
@@ -71,10 +73,9 @@ def _panelists(ds: Dataset, now: datetime) -> Rows:
 
 def _polls(kind: str) -> Callable[[Dataset, datetime], Rows]:
     def rows(ds: Dataset, now: datetime) -> Rows:
-        for d in ds.definitions.values():
-            if d.kind == kind and not d.deleted:
-                for p in people.poll_definitions(ds, d):
-                    yield {f"{kind}_id": d.id, **p}
+        for d in _readable(ds, kind, now):
+            for p in people.poll_definitions(ds, d):
+                yield {f"{kind}_id": d.id, **p}
     return rows
 
 
