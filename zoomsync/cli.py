@@ -48,6 +48,190 @@ def _anchor(value: str | None) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{option} {value!r} is not a date: use YYYY-MM-DD") from None
+
+
+def _streams(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    from zoomsync.catalog import select
+
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    select(names)  # unknown names fail here, before any network call
+    return names
+
+
+@app.command()
+def run(
+    streams: Annotated[str | None, typer.Option(
+        help="Comma-separated streams (default: every default stream; see `zoomsync streams`).",
+    )] = None,
+    start_date: Annotated[str | None, typer.Option(
+        help="Earliest date for reports and recordings, YYYY-MM-DD (Zoom keeps 6 months).",
+    )] = None,
+    duckdb_path: Annotated[Path | None, typer.Option(
+        help="DuckDB file to load into [env ZOOMSYNC_DUCKDB_PATH; default zoomsync.duckdb].",
+    )] = None,
+    plan: Annotated[str | None, typer.Option(
+        help="Your Zoom plan's rate limits: pro or business [env ZOOMSYNC_PLAN].")] = None,
+    budget: Annotated[float | None, typer.Option(
+        help="Share of the rate limits to use, 0-1 [env ZOOMSYNC_BUDGET; default 0.8].",
+    )] = None,
+    json_report: Annotated[bool, typer.Option(
+        "--json", help="Print the run report as JSON on stdout.")] = False,
+) -> None:
+    """Sync your Zoom account into the warehouse (DuckDB by default).
+
+    Credentials come from ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET.
+    Example: zoomsync run --streams users,past_meetings,meeting_participants --start-date 2026-06-01
+    """
+    from zoomsync.config import load_settings
+    from zoomsync.sync.runner import run as run_sync
+
+    settings = load_settings(duckdb_path=duckdb_path, plan=plan, budget=budget)
+    report = run_sync(settings, streams=_streams(streams),
+                      start_date=_date(start_date, "--start-date"), observe=_progress)
+    _finish(report, settings.plan, settings.budget, json_report)
+
+
+def _progress(report: object, client: object) -> object:
+    from zoomsync.progress import Progress
+
+    return Progress(report, client, console, interactive=console.is_terminal)  # type: ignore[arg-type]
+
+
+def _finish(report: object, plan: str, budget: float, as_json: bool) -> None:
+    import json
+
+    from zoomsync.render import render_report
+    from zoomsync.sync.report import RunReport
+
+    assert isinstance(report, RunReport)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
+    else:
+        render_report(report, console, plan=plan, budget=budget)
+    if not report.ok:
+        console.print("error: partial run: " + "; ".join(report.reasons()), markup=False)
+        raise typer.Exit(1)
+
+
+@app.command()
+def check(
+    streams: Annotated[str | None, typer.Option(
+        help="Comma-separated streams to check (default: every default stream).")] = None,
+    duckdb_path: Annotated[Path | None, typer.Option(help="DuckDB file to check.")] = None,
+    plan: Annotated[str | None, typer.Option(help="pro or business [env ZOOMSYNC_PLAN].")] = None,
+) -> None:
+    """Check the credentials, each stream's scopes and plan, and the destination.
+
+    Example: zoomsync check --streams users,meeting_participants
+    """
+    from rich.table import Table
+
+    from zoomsync import check as checks
+    from zoomsync.catalog import select
+    from zoomsync.config import load_settings
+    from zoomsync.sync.runner import preflight
+    from zoomsync.sync.source import client_from
+
+    settings = load_settings(duckdb_path=duckdb_path, plan=plan)
+    chosen = select(_streams(streams))
+    with client_from(settings) as client:
+        preflight(client, settings)
+        typer.echo(f"credentials: ok (account {settings.account_id}, "
+                   f"{len(client.auth.scopes)} scopes granted)")
+        results = checks.check_streams(client, chosen, settings.plan)
+        limits = checks.observed_limits(client)
+    table = Table(title="Streams", title_justify="left")
+    for col in ("stream", "ok", "detail"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(r.stream, "yes" if r.ok else "NO", r.detail)
+    Console().print(table)
+    typer.echo("rate limits used for pacing (calls/s at 100%): " + ", ".join(
+        f"{label} {rate / settings.budget:g}" for label, rate in limits.items()))
+    status = checks.check_duckdb(settings.duckdb_path)
+    typer.echo(f"destination duckdb {settings.duckdb_path}: {status}")
+    if status != "ok" or not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@app.command("streams")
+def list_streams(
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="Print the catalog as JSON on stdout.")] = False,
+) -> None:
+    """List the streams zoomsync can sync, with their Zoom endpoint, key and rate label.
+
+    Example: zoomsync streams --json
+    """
+    from zoomsync.catalog import CATALOG
+
+    if json_output:
+        import json
+
+        typer.echo(json.dumps([_stream_entry(s) for s in CATALOG.values()], indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title="Streams", title_justify="left",
+                  caption="Opt-in streams sync only when named in --streams. "
+                          "Their columns: docs/tables.md", caption_justify="left")
+    # Names and paths never wrap: they are copied into --streams and Zoom's docs.
+    table.add_column("stream", no_wrap=True)
+    table.add_column("Zoom path", no_wrap=True)
+    for col in ("primary key", "partition", "rate label", "plan", "synced"):
+        table.add_column(col)
+    for s in CATALOG.values():
+        table.add_row(s.name, f"GET {s.path}", ", ".join(s.primary_key), s.partition, s.label,
+                      s.plan, "default" if s.default else "opt-in")
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=200)  # piped: one line per stream, not wrapped at 80 columns
+    out.print(table)
+
+
+def _stream_entry(stream: object) -> dict[str, object]:
+    from zoomsync.catalog import Stream
+
+    assert isinstance(stream, Stream)
+    return {"name": stream.name, "path": stream.path, "label": stream.label,
+            "primary_key": list(stream.primary_key), "partition": stream.partition,
+            "parent_key": stream.parent_key, "list_key": stream.list_key, "plan": stream.plan,
+            "default": stream.default, "scopes": list(stream.scopes),
+            "granular_scopes": list(stream.granular_scopes), "description": stream.description}
+
+
+@app.command()
+def demo(
+    duckdb_path: Annotated[Path, typer.Option(help="DuckDB file for the demo.")] = Path(
+        "zoomsync-demo.duckdb"),
+    plan: Annotated[str, typer.Option(help="Emulated plan: pro or business.")] = "business",
+    budget: Annotated[float, typer.Option(min=0.01, max=1.0)] = 0.8,
+    seed: Annotated[int, typer.Option(help="Emulated account's seed.")] = 42,
+) -> None:
+    """Try zoomsync with no Zoom account: emulator on 127.0.0.1, full sync, example queries.
+
+    Example: zoomsync demo --duckdb-path /tmp/zoom.duckdb
+    """
+    from zoomsync.demo import run_demo
+    from zoomsync.sync.runner import duckdb_destination
+
+    if plan not in ("pro", "business"):
+        raise ConfigError(f"--plan {plan!r} is not a plan: use pro or business")
+    duckdb_destination(duckdb_path)  # fail on a bad path before starting anything
+    report = run_demo(Console(), duckdb_path=duckdb_path, plan=plan, budget=budget, seed=seed)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 @app.command()
 def emulator(
     host: Annotated[str, typer.Option(help="Address to bind; keep it on loopback.")] = "127.0.0.1",
@@ -169,8 +353,22 @@ def _serve(config: object, host: str, port: int) -> None:
         emu.webhooks.close()
 
 
+def _logging() -> None:
+    """key=value lines on stderr when no one watches a terminal; warnings only otherwise."""
+    import logging
+
+    interactive = console.is_terminal
+    logging.basicConfig(
+        level=logging.WARNING if interactive else logging.INFO,
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+    )
+    for noisy in ("httpx", "httpcore", "dlt", "uvicorn.error"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def main() -> None:
     """Entry point: run the app, turning expected errors into one line and exit code 2."""
+    _logging()
     try:
         app(standalone_mode=False)
     except ZoomSyncError as exc:

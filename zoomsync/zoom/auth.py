@@ -99,6 +99,7 @@ class ServerToServerAuth(httpx.Auth):
         self.credentials = credentials
         self.oauth_url = oauth_url
         self.tokens_fetched = 0
+        self.scopes: frozenset[str] = frozenset()
         self._clock = clock
         self._http = httpx.Client(transport=transport, timeout=timeout)
         self._lock = threading.Lock()
@@ -147,6 +148,8 @@ class ServerToServerAuth(httpx.Auth):
             raise RetryableAPIError(200, None, "the token response was not the JSON Zoom documents",
                                     "POST", self._path) from None
         self.tokens_fetched += 1
+        # What the app was granted, space-separated, for `zoomsync check`.
+        self.scopes = frozenset(str(body.get("scope") or "").split())
         log.info("fetched a Zoom access token for account %s, valid for %d s",
                  creds.account_id, ttl)
         # Zoom returns the account's regional `api_url` but states that api.zoom.us serves

@@ -1,0 +1,115 @@
+"""`zoomsync run` as a user runs it: a real process against the emulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import UNLIMITED
+from zoomsync.emulator.app import EmulatorConfig
+from zoomsync.emulator.dataset import DatasetConfig
+from zoomsync.emulator.oauth import DEFAULT_CREDENTIALS as CREDS
+from zoomsync.emulator.server import RunningEmulator, free_port
+
+STREAMS = "users,groups,past_meetings,meeting_participants,recordings"
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[RunningEmulator]:
+    config = EmulatorConfig(dataset=DatasetConfig(anchor=datetime.now(UTC), users=5,
+                                                  meetings_per_user=1, large_meetings=0),
+                            plan="business", limits=UNLIMITED, daily_cap=10_000_000)
+    with RunningEmulator(config) as running:
+        yield running
+
+
+def env_for(emu: RunningEmulator, home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ZOOM_", "ZOOMSYNC_"))}
+    env.update(HOME=str(home), ZOOM_ACCOUNT_ID=CREDS.account_id, ZOOM_CLIENT_ID=CREDS.client_id,
+               ZOOM_CLIENT_SECRET=CREDS.client_secret, ZOOM_API_URL=emu.api_url,
+               ZOOM_OAUTH_URL=emu.oauth_url, ZOOMSYNC_PLAN="business", ZOOMSYNC_BUDGET="1")
+    env.update(extra)
+    return env
+
+
+def zoomsync(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "zoomsync", *args], capture_output=True,
+                          text=True, env=env, cwd=cwd, timeout=300)
+
+
+def test_run_loads_the_tables_and_reports(emu: RunningEmulator, tmp_path: Path) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    r = zoomsync(env_for(emu, tmp_path), "run", "--streams", STREAMS, "--duckdb-path", str(db),
+                 cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "Rows loaded" in r.stderr and "Zoom API calls" in r.stderr
+    assert "Run complete" in r.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        users = con.execute("select count(*) from zoom.users").fetchone()[0]
+        segments = con.execute("select count(*) from zoom.meeting_participants").fetchone()[0]
+    ds = emu.emulator.dataset
+    assert users == len(ds.live_users())
+    assert segments > 50
+
+    # No secret anywhere: output, logs, the warehouse, dlt's state and trace.
+    secrets = {CREDS.client_secret, *emu.emulator.issuer._tokens}
+    assert secrets
+    haystacks = [r.stdout, r.stderr]
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            haystacks.append(path.read_bytes().decode("latin-1"))
+    leaks = [s for s in secrets for h in haystacks if s in h]
+    assert not leaks, "a secret was written out"
+
+
+def test_json_report_and_rerun_changes_nothing(emu: RunningEmulator, tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    env = env_for(emu, tmp_path)
+    first = zoomsync(env, "run", "--streams", STREAMS, "--duckdb-path", str(db), "--json",
+                     cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    import json
+
+    report = json.loads(first.stdout)
+    assert report["ok"] is True and report["rows"]["meeting_participants"] > 50
+    with duckdb.connect(str(db), read_only=True) as con:
+        before = con.execute("select count(*), count(distinct (meeting_uuid, user_id, "
+                             "join_time)) from zoom.meeting_participants").fetchone()
+    second = zoomsync(env, "run", "--streams", STREAMS, "--duckdb-path", str(db), cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        after = con.execute("select count(*), count(distinct (meeting_uuid, user_id, "
+                            "join_time)) from zoom.meeting_participants").fetchone()
+    assert before == after and before[0] == before[1]
+
+
+@pytest.mark.parametrize(("change", "args", "expected"), [
+    ({"ZOOM_CLIENT_SECRET": ""}, (), "ZOOM_CLIENT_SECRET not set"),
+    ({"ZOOM_CLIENT_SECRET": "wrong-secret-123"}, (), "client id or secret"),
+    ({"ZOOM_OAUTH_URL": "http://127.0.0.1:{port}/oauth/token"}, (), "cannot reach"),
+    ({}, ("--streams", "users,meetingz"), "unknown stream meetingz"),
+    ({}, ("--start-date", "2026-13-01"), "--start-date '2026-13-01' is not a date"),
+    ({}, ("--duckdb-path", "/proc/zoom/x.duckdb"), "cannot write the DuckDB file"),
+    ({"ZOOMSYNC_BUDGET": "7"}, (), "invalid setting budget"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(emu: RunningEmulator, tmp_path: Path,
+                                                 change: dict[str, str], args: tuple[str, ...],
+                                                 expected: str) -> None:
+    change = {k: v.format(port=free_port()) for k, v in change.items()}
+    env = env_for(emu, tmp_path, **change)
+    r = zoomsync(env, "run", "--streams", "users", *args, cwd=tmp_path)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in r.stderr
+    assert "wrong-secret-123" not in r.stderr
+    assert not list(tmp_path.glob("*.duckdb"))  # nothing half-written

@@ -1,0 +1,47 @@
+"""Run one call per partition concurrently, yielding results as they finish.
+
+Concurrency is what lets a sync reach the account's rate budget when each call waits on
+the network; the pacer, not the pool size, decides how fast calls go out.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class FanOut:
+    """A thread pool shared by a run; `map` keeps at most `inflight` calls queued per caller."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoomsync")
+        self._closed = threading.Event()
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, Future[R]]]:
+        """Yield `(item, finished future)` in completion order; exceptions stay in the future."""
+        pending: dict[Future[R], T] = {}
+        source = iter(items)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < self.workers * 2:
+                try:
+                    item = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending[self._pool.submit(fn, item)] = item
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield pending.pop(future), future
+
+    def close(self) -> None:
+        self._closed.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,103 @@
+"""The run report: what was loaded, what Zoom refused, what it cost in API calls."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from zoomsync.errors import ZoomAPIError
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A partition Zoom would not serve (e.g. 3001: meeting not ended); retried next run."""
+
+    stream: str
+    partition: str
+    status: int
+    code: int | None
+    message: str
+
+
+@dataclass
+class RunReport:
+    """Filled while a run goes; thread-safe. `ok` is False for any partial run."""
+
+    streams: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+    extracted: dict[str, int] = field(default_factory=dict)
+    partitions: dict[str, list[int]] = field(default_factory=dict)  # stream -> [done, total]
+    calls: dict[str, dict[str, float]] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+    stopped: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _planned: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+
+    def skip(self, stream: str, partition: str, exc: ZoomAPIError) -> None:
+        with self._lock:
+            self.skipped.append(Skipped(stream, partition, exc.status, exc.code, exc.message))
+
+    def stop(self, stream: str, reason: str) -> None:
+        """The stream could not finish (daily cap, missing plan or scope)."""
+        with self._lock:
+            self.stopped.setdefault(stream, reason)
+
+    def fail(self, stream: str, reason: str) -> None:
+        with self._lock:
+            self.failed.setdefault(stream, reason)
+
+    def plan(self, stream: str, total: int) -> None:
+        with self._lock:
+            self.partitions[stream] = [0, total]
+            self._planned[stream] = time.monotonic()
+
+    def advance(self, stream: str) -> None:
+        with self._lock:
+            self.partitions.setdefault(stream, [0, 0])[0] += 1
+
+    def progress(self) -> dict[str, tuple[int, int, int, float]]:
+        """Per stream: partitions done, partitions planned, rows, seconds since planned."""
+        now = time.monotonic()
+        with self._lock:
+            names = list(dict.fromkeys([*self.partitions, *self.extracted]))
+            out = {}
+            for n in names:
+                done, total = self.partitions.get(n, [0, 0])
+                out[n] = (done, total, self.extracted.get(n, 0), now - self._planned.get(n, now))
+            return out
+
+    def count(self, stream: str, n: int) -> None:
+        with self._lock:
+            self.extracted[stream] = self.extracted.get(stream, 0) + n
+
+    @property
+    def ok(self) -> bool:
+        return not (self.stopped or self.failed or self.error)
+
+    @property
+    def duration(self) -> float:
+        return (self.finished or time.time()) - self.started
+
+    def reasons(self) -> list[str]:
+        """Why the run is partial, one line each."""
+        out = [f"{s}: {r}" for s, r in self.stopped.items()]
+        out += [f"{s}: {r}" for s, r in self.failed.items()]
+        if self.error:
+            out.append(self.error)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "ok": self.ok, "streams": list(self.streams), "duration": round(self.duration, 3),
+                "rows": dict(self.rows), "extracted": dict(self.extracted),
+                "calls": {k: dict(v) for k, v in self.calls.items()},
+                "skipped": [asdict(s) for s in self.skipped], "stopped": dict(self.stopped),
+                "failed": dict(self.failed), "error": self.error,
+            }

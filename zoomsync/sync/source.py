@@ -1,0 +1,215 @@
+"""The dlt source built from the catalog: one resource per stream.
+
+    import dlt, zoomsync
+    pipeline = dlt.pipeline("zoom", destination="duckdb", dataset_name="zoom")
+    pipeline.run(zoomsync.zoom_source(zoomsync.Settings()), loader_file_format="parquet")
+
+Each resource asks `Discovery` for its partitions, fetches them concurrently through the
+paced client, and yields rows with their parent's key. Zoom's errors are handled per
+partition: a partition Zoom will not serve yet (3001 ...) is skipped and reported; a
+missing plan, scope or spent daily cap stops that stream; anything else stops the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import dlt
+from dlt.extract.source import DltSource
+
+from zoomsync.catalog import Stream, select
+from zoomsync.config import Settings
+from zoomsync.errors import (
+    DailyLimitError,
+    EntitlementError,
+    RetryableAPIError,
+    ScopeError,
+    SkippableAPIError,
+)
+from zoomsync.sync.discovery import REPORT_DAYS, Discovery
+from zoomsync.sync.fanout import FanOut
+from zoomsync.sync.report import RunReport
+from zoomsync.zoom import Pacer, ZoomClient, ZoomCredentials, path_for
+
+log = logging.getLogger("zoomsync.sync")
+
+NUMERIC_PARENTS = {"meeting_id", "webinar_id"}
+# Streams whose rows are the detail objects discovery fetched anyway: no second call.
+DISCOVERED: dict[str, Callable[[Discovery], Any]] = {
+    "users": lambda d: d.users(),
+    "meetings": lambda d: d.meetings().values(),
+    "past_meetings": lambda d: d.past_meetings().values(),
+    "webinars": lambda d: d.webinars().values(),
+}
+
+
+@dataclass
+class Context:
+    """What the resources of one source share."""
+
+    client: ZoomClient
+    fanout: FanOut
+    discovery: Discovery
+    report: RunReport
+    account_id: str
+
+
+def client_from(settings: Settings) -> ZoomClient:
+    account_id, client_id, secret = settings.require_credentials()
+    return ZoomClient(ZoomCredentials(account_id, client_id, secret), api_url=settings.api_url,
+                      oauth_url=settings.oauth_url,
+                      pacer=Pacer(plan=settings.plan, budget=settings.budget))
+
+
+def zoom_source(
+    settings: Settings | None = None,
+    *,
+    client: ZoomClient | None = None,
+    streams: list[str] | None = None,
+    start_date: date | None = None,
+    report: RunReport | None = None,
+) -> DltSource:
+    """A dlt source with one resource per selected stream (every default stream if None).
+
+    Pass `settings` (credentials, API URLs, plan and budget) or a ready `client`.
+    `report` collects skipped partitions, stopped streams and row counts.
+    """
+    settings = settings or Settings()
+    chosen = select(streams)
+    client = client or client_from(settings)
+    report = report if report is not None else RunReport()
+    report.streams = [s.name for s in chosen]
+    fanout = FanOut(settings.workers)
+    ctx = Context(client=client, fanout=fanout, report=report,
+                  discovery=Discovery(client, fanout, report,
+                                      start=start_date or settings.start_date),
+                  account_id=settings.account_id or "me")
+    resources = [_resource(s, ctx) for s in chosen]
+
+    @dlt.source(name="zoom", root_key=True)
+    def zoom() -> Any:
+        return resources
+
+    return zoom()
+
+
+def _resource(stream: Stream, ctx: Context) -> Any:
+    from zoomsync.catalog.columns import columns, nested_hints
+
+    hints = columns(stream.name)
+
+    def rows() -> Iterator[list[dict[str, Any]]]:
+        try:
+            yield from _rows(stream, ctx, hints)
+        except (EntitlementError, ScopeError, DailyLimitError) as exc:
+            # Stop this stream only; the others still load, and the run reports partial.
+            ctx.report.stop(stream.name, str(exc))
+            log.warning("stream %s stopped: %s", stream.name, exc)
+
+    return dlt.resource(
+        rows, name=stream.name, table_name=stream.name, write_disposition="merge",
+        primary_key=list(stream.primary_key), columns=hints,
+        nested_hints=nested_hints(stream.name) or None, parallelized=True,
+    )
+
+
+def _rows(stream: Stream, ctx: Context, hints: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    prepare = _preparer(stream, hints)
+    if stream.name in DISCOVERED:
+        batch = [prepare(dict(r), None, i) for i, r in enumerate(DISCOVERED[stream.name](
+            ctx.discovery))]
+        ctx.report.count(stream.name, len(batch))
+        yield batch
+        return
+    values: list[Any]
+    if stream.partition == "account":
+        values = [None]
+    elif stream.partition == "months":
+        values = ctx.discovery.months()
+    elif stream.partition == "windows":
+        values = ctx.discovery.windows()
+    else:
+        values = list(ctx.discovery.partitions(stream.partition))
+    ctx.report.plan(stream.name, len(values))
+    for value, future in ctx.fanout.map(lambda v: _fetch(stream, ctx, v), values):
+        ctx.report.advance(stream.name)
+        try:
+            fetched = future.result()
+        except SkippableAPIError as exc:
+            ctx.report.skip(stream.name, str(value), exc)
+            continue
+        except RetryableAPIError as exc:
+            ctx.report.fail(stream.name, f"{value}: {exc}")
+            continue
+        parent = ctx.account_id if stream.partition == "account" else value
+        batch = [prepare(r, parent, i) for i, r in enumerate(fetched)]
+        if batch:
+            ctx.report.count(stream.name, len(batch))
+            yield batch
+
+
+def _fetch(stream: Stream, ctx: Context, value: Any) -> list[dict[str, Any]]:
+    """Every record of one partition: all variants, windows and pages."""
+    client, params = ctx.client, dict(stream.params)
+    path = stream.path
+    if stream.partition == "months":
+        params.update(year=value[0], month=value[1])
+    elif stream.partition == "windows":
+        params.update({"from": value[0], "to": value[1]})
+    elif value is not None:
+        placeholder = path[path.index("{") + 1:path.index("}")]
+        path = path_for(path, **{placeholder: value})
+    windows: list[Any] = [None]
+    if stream.windowed:
+        windows = ctx.discovery.windows(stream.lookback_days or REPORT_DAYS)
+    out: list[dict[str, Any]] = []
+    for variant in stream.variants or ({},):
+        for window in windows:
+            query = {**params, **variant}
+            if window is not None:
+                query.update({"from": window[0], "to": window[1]})
+            if stream.list_key is None:
+                out.append(client.get(path, query, label=stream.label))
+            elif stream.page_size:
+                out.extend(client.paginate(
+                    path, query, label=stream.label, list_key=stream.list_key,
+                    page_size=stream.page_size, key=_key(stream),
+                    paging="page_number" if stream.page_number else "token"))
+            else:
+                out.extend(client.get(path, query, label=stream.label).get(stream.list_key)
+                           or [])
+    return out
+
+
+def _key(stream: Stream) -> Callable[[dict[str, Any]], object] | None:
+    if stream.row_index:
+        return None
+    fields = [k for k in stream.primary_key if k != stream.parent_key]
+    return lambda record: tuple(record.get(k) for k in fields)
+
+
+def _preparer(stream: Stream, hints: dict[str, Any]) -> Callable[[dict[str, Any], Any, int],
+                                                                  dict[str, Any]]:
+    temporal = {name for name, col in hints.items()
+                if col.get("data_type") in ("timestamp", "date")}
+
+    def prepare(record: dict[str, Any], parent: Any, index: int) -> dict[str, Any]:
+        for name in stream.drop:
+            record.pop(name, None)
+        for name in temporal & record.keys():
+            if record[name] == "":
+                record[name] = None  # Zoom sends "" for unknown times; a timestamp can't hold it
+        if stream.parent_key is not None and parent is not None:
+            record[stream.parent_key] = (int(parent) if stream.parent_key in NUMERIC_PARENTS
+                                         else parent)
+        if stream.row_index:
+            record["row_index"] = index
+        if stream.transform is not None:
+            record = stream.transform(record)
+        return record
+
+    return prepare
