@@ -40,12 +40,14 @@ def render_report(report: RunReport, console: Console, *, plan: str = "pro",
     console.print(calls)
 
     if report.skipped:
-        by_reason = Counter((s.stream, s.status, s.code, s.message) for s in report.skipped)
-        console.print(f"Skipped {len(report.skipped)} partitions Zoom would not serve yet "
-                      "(fetched again next run):")
-        for (stream, status, code, message), n in by_reason.most_common(10):
-            console.print(f"  {stream}: {n} × HTTP {status} code {code}: {message}",
-                          highlight=False, markup=False)
+        groups = Counter((s.stream, s.status, s.code) for s in report.skipped)
+        example = {(s.stream, s.status, s.code): s for s in report.skipped}
+        console.print(f"Skipped {len(report.skipped)} partitions Zoom would not serve "
+                      "(asked again next run; `--json` lists them all):")
+        for key, n in groups.most_common(10):
+            s = example[key]
+            console.print(f"  {s.stream}: {n} × HTTP {s.status} code {s.code}, e.g. "
+                          f"{s.partition}: {s.message}", highlight=False, markup=False)
     state = "complete" if report.ok else "PARTIAL"
     console.print(f"Run {state} in {report.duration:.1f} s.", highlight=False)
     for reason in report.reasons():

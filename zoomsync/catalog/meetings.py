@@ -5,8 +5,11 @@ from __future__ import annotations
 from zoomsync.catalog.stream import Stream
 
 REGISTRANT_STATUSES = ({"status": "approved"}, {"status": "pending"}, {"status": "denied"})
-SECRETS = ("start_url", "password", "h323_password", "pstn_password", "encrypted_password")
-PEOPLE = ("name", "user_email", "email")
+# The host's start link carries a ZAK token; passcodes and host keys let anyone in.
+SECRETS = ("start_url", "password", "h323_password", "pstn_password", "encrypted_password",
+           "dynamic_host_key")
+ATTENDEES = ("name", "user_email")  # participant rows
+RESPONDENTS = ("name", "email")  # poll and Q&A rows
 
 STREAMS = (
     Stream(
@@ -24,7 +27,9 @@ STREAMS = (
         page_size=300, scopes=("meeting:read:admin",),
         granular_scopes=("meeting:read:list_registrants:admin",),
         personal=("email", "first_name", "last_name", "phone", "address"),
-        description="Registrants of meetings with registration, every status.",
+        drop=("participant_pin_code",),
+        description="Registrants of meetings with registration, every status (their phone "
+                    "PINs are not landed).",
     ),
     Stream(
         name="meeting_polls", path="/meetings/{meetingId}/polls", label="LIGHT",
@@ -46,7 +51,7 @@ STREAMS = (
         label="MEDIUM", primary_key=("meeting_uuid", "user_id", "join_time"),
         partition="meeting_instances", list_key="participants", parent_key="meeting_uuid",
         page_size=300, scopes=("meeting:read:admin",),
-        granular_scopes=("meeting:read:list_past_participants:admin",), personal=PEOPLE,
+        granular_scopes=("meeting:read:list_past_participants:admin",), personal=ATTENDEES,
         description="One row per join segment: a rejoin is a new row with a new per-join "
                     "user_id; guests who were not signed in have a blank id.",
     ),
@@ -55,7 +60,7 @@ STREAMS = (
         primary_key=("meeting_uuid", "row_index"), partition="meeting_instances",
         list_key="questions", parent_key="meeting_uuid", row_index=True,
         scopes=("meeting:read:admin",),
-        granular_scopes=("meeting:read:list_poll_results:admin",), personal=PEOPLE,
+        granular_scopes=("meeting:read:list_poll_results:admin",), personal=RESPONDENTS,
         description="Poll answers per respondent in each instance (no natural key: "
                     "numbered in Zoom's order).",
     ),
@@ -64,7 +69,7 @@ STREAMS = (
         primary_key=("meeting_uuid", "row_index"), partition="meeting_instances",
         list_key="questions", parent_key="meeting_uuid", row_index=True,
         scopes=("meeting:read:admin",), granular_scopes=("meeting:read:past_qa:admin",),
-        personal=PEOPLE,
+        personal=RESPONDENTS,
         description="Q&A per asker in each instance.",
     ),
 )

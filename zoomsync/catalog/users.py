@@ -14,7 +14,9 @@ STREAMS = (
         variants=STATUSES, page_size=2000,
         scopes=("user:read:admin",), granular_scopes=("user:read:list_users:admin",),
         personal=("email", "first_name", "last_name", "display_name", "phone_number"),
-        description="Every user of the account, all statuses (active, inactive, pending).",
+        drop=("host_key",),
+        description="Every user of the account, all statuses (active, inactive, pending), "
+                    "with their full profile; host keys are not landed.",
     ),
     Stream(
         name="groups", path="/groups", label="MEDIUM", primary_key=("id",), list_key="groups",
@@ -34,13 +36,18 @@ STREAMS = (
         name="user_settings", path="/users/{userId}/settings", label="MEDIUM",
         primary_key=("user_id",), partition="users", parent_key="user_id",
         scopes=("user:read:admin",), granular_scopes=("user:read:settings:admin",),
-        description="Each user's settings, one row per user, nested sections as columns.",
+        drop=("schedule_meeting__pmi_password",
+              "schedule_meeting__default_password_for_scheduled_meetings"),
+        description="Each user's settings, one row per user, nested sections as columns "
+                    "(passcodes are not landed).",
     ),
     Stream(
         name="account_settings", path="/accounts/me/settings", label="MEDIUM",
         primary_key=("account_id",), parent_key="account_id",
         scopes=("account:read:admin",), granular_scopes=("account:read:settings:admin",),
-        description="The account's settings, one row.",
+        drop=("chat__send_data_to_third_party_archiving_service__passcode",
+              "chat__send_data_to_third_party_archiving_service__authorized_channel_token"),
+        description="The account's settings, one row (archiving credentials are not landed).",
     ),
     Stream(
         name="h323_devices", path="/h323/devices", label="MEDIUM", primary_key=("id",),

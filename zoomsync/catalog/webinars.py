@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoomsync.catalog.meetings import PEOPLE, REGISTRANT_STATUSES, SECRETS
+from zoomsync.catalog.meetings import ATTENDEES, REGISTRANT_STATUSES, RESPONDENTS
 from zoomsync.catalog.stream import Stream
 
 SCOPES = ("webinar:read:admin",)
@@ -11,7 +11,8 @@ STREAMS = (
     Stream(
         name="webinars", path="/webinars/{webinarId}", label="LIGHT", primary_key=("id",),
         partition="webinars", scopes=SCOPES, granular_scopes=("webinar:read:webinar:admin",),
-        drop=(*SECRETS, "h323_passcode", "encrypted_passcode"), personal=("host_email",),
+        drop=("start_url", "password", "h323_passcode", "pstn_passcode", "encrypted_passcode"),
+        personal=("host_email",),
         description="Webinar definitions, one row per webinar id.",
     ),
     Stream(
@@ -49,7 +50,7 @@ STREAMS = (
         label="MEDIUM", primary_key=("webinar_uuid", "user_id", "join_time"),
         partition="webinar_instances", list_key="participants", parent_key="webinar_uuid",
         page_size=300, scopes=SCOPES,
-        granular_scopes=("webinar:read:list_past_participants:admin",), personal=PEOPLE,
+        granular_scopes=("webinar:read:list_past_participants:admin",), personal=ATTENDEES,
         description="One row per join segment of each webinar instance.",
     ),
     Stream(
@@ -64,14 +65,14 @@ STREAMS = (
         name="webinar_poll_results", path="/past_webinars/{webinarId}/polls", label="MEDIUM",
         primary_key=("webinar_uuid", "row_index"), partition="webinar_instances",
         list_key="questions", parent_key="webinar_uuid", row_index=True, scopes=SCOPES,
-        granular_scopes=("webinar:read:list_past_polls:admin",), personal=PEOPLE,
+        granular_scopes=("webinar:read:list_past_polls:admin",), personal=RESPONDENTS,
         description="Poll answers per respondent in each webinar instance.",
     ),
     Stream(
         name="webinar_qa", path="/past_webinars/{webinarId}/qa", label="MEDIUM",
         primary_key=("webinar_uuid", "row_index"), partition="webinar_instances",
         list_key="questions", parent_key="webinar_uuid", row_index=True, scopes=SCOPES,
-        granular_scopes=("webinar:read:past_qa:admin",), personal=PEOPLE,
+        granular_scopes=("webinar:read:past_qa:admin",), personal=RESPONDENTS,
         description="Q&A per asker in each webinar instance.",
     ),
 )

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import dlt
 from dlt.extract.source import DltSource
@@ -199,10 +200,11 @@ def _preparer(stream: Stream, hints: dict[str, Any]) -> Callable[[dict[str, Any]
 
     def prepare(record: dict[str, Any], parent: Any, index: int) -> dict[str, Any]:
         for name in stream.drop:
-            record.pop(name, None)
-        for name in temporal & record.keys():
-            if record[name] == "":
-                record[name] = None  # Zoom sends "" for unknown times; a timestamp can't hold it
+            _drop(record, name.split("__"))
+        _blank_times(record, temporal, "")
+        for name, value in record.items():
+            if name.endswith("_url") and isinstance(value, str) and "pwd=" in value:
+                record[name] = _without_passcode(value)
         if stream.parent_key is not None and parent is not None:
             record[stream.parent_key] = (int(parent) if stream.parent_key in NUMERIC_PARENTS
                                          else parent)
@@ -213,3 +215,29 @@ def _preparer(stream: Stream, hints: dict[str, Any]) -> Callable[[dict[str, Any]
         return record
 
     return prepare
+
+
+def _drop(record: dict[str, Any], path: list[str]) -> None:
+    """Remove a field, also one inside nested objects (`settings__pmi_password`)."""
+    node: Any = record
+    for key in path[:-1]:
+        node = node.get(key) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(path[-1], None)
+
+
+def _blank_times(record: dict[str, Any], temporal: set[str], prefix: str) -> None:
+    """Zoom sends "" for unknown times; a timestamp column cannot hold it, so None."""
+    for key, value in record.items():
+        name = prefix + key
+        if value == "" and name in temporal:
+            record[key] = None
+        elif isinstance(value, dict):
+            _blank_times(value, temporal, name + "__")
+
+
+def _without_passcode(url: str) -> str:
+    """Join links carry the meeting passcode (`pwd=`); the warehouse keeps the link only."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "pwd"]
+    return urlunsplit(parts._replace(query=urlencode(query)))
