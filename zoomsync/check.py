@@ -35,7 +35,7 @@ def probe_webinars(client: ZoomClient, user_id: str) -> str | None:
         client.get(path_for("/users/{userId}/webinars", userId=user_id), {"page_size": 1},
                    label="MEDIUM")
     except EntitlementError as exc:
-        return exc.message
+        return exc.message.split(". ")[0]
     return None
 
 
@@ -46,7 +46,7 @@ def probe_dashboards(client: ZoomClient) -> str | None:
                                          "from": (today - timedelta(days=1)).isoformat(),
                                          "to": today.isoformat()}, label="RESOURCE_INTENSIVE")
     except (EntitlementError, ScopeError) as exc:
-        return exc.message
+        return exc.message.split(". ")[0]
     return None
 
 

@@ -370,7 +370,9 @@ def main() -> None:
     """Entry point: run the app, turning expected errors into one line and exit code 2."""
     _logging()
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's exit code instead of exiting.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except ZoomSyncError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(2)
