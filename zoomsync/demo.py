@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from zoomsync.config import Settings
+from zoomsync.progress import Progress
 from zoomsync.render import render_report
 from zoomsync.sync.report import RunReport
 
@@ -46,7 +47,8 @@ def run_demo(console: Console, *, duckdb_path: Path, plan: str = "business",
                             oauth_url=emu.oauth_url, plan=plan, budget=budget,
                             duckdb_path=duckdb_path)
         started = time.monotonic()
-        report = run(settings)
+        report = run(settings, observe=lambda r, c: Progress(r, c, console,
+                                                             interactive=console.is_terminal))
         console.print(f"Synced in {time.monotonic() - started:.1f} s.")
     render_report(report, console, plan=plan, budget=budget)
     show_examples(console, duckdb_path, settings.dataset_name)
