@@ -102,6 +102,10 @@ def run(
                              report=report)
         pipeline = pipeline_for(settings, destination,
                                 f"duckdb:{settings.duckdb_path.expanduser().resolve()}")
+        # dlt extracts parallelized resources on 5 threads by default; ours mostly wait on
+        # discovery and on the paced fan-out, so give each stream a thread, or streams that
+        # could use an idle rate label sit queued behind ones waiting for another.
+        os.environ.setdefault("EXTRACT__WORKERS", str(max(5, len(report.streams) + 2)))
         watcher = observe(report, client) if observe else nullcontext()
         try:
             with watcher:
