@@ -6,7 +6,6 @@ the network; the pacer, not the pool size, decides how fast calls go out.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
@@ -21,7 +20,6 @@ class FanOut:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoomsync")
-        self._closed = threading.Event()
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, Future[R]]]:
         """Yield `(item, finished future)` in completion order; exceptions stay in the future."""
@@ -43,5 +41,4 @@ class FanOut:
                 yield pending.pop(future), future
 
     def close(self) -> None:
-        self._closed.set()
         self._pool.shutdown(wait=False, cancel_futures=True)

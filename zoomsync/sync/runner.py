@@ -81,6 +81,7 @@ def run(
     """
     from dlt.pipeline.exceptions import PipelineStepFailed
 
+    from zoomsync.sync.fanout import FanOut
     from zoomsync.sync.source import client_from, zoom_source
 
     if settings.destination != "duckdb":
@@ -96,10 +97,11 @@ def run(
     report = RunReport()
     own_client = client is None
     client = client or client_from(settings)
+    fanout = FanOut(settings.workers)
     try:
         preflight(client, settings)
         source = zoom_source(settings, client=client, streams=streams, start_date=start_date,
-                             report=report)
+                             report=report, fanout=fanout)
         pipeline = pipeline_for(settings, destination,
                                 f"duckdb:{settings.duckdb_path.expanduser().resolve()}")
         # dlt extracts parallelized resources on 5 threads by default; ours mostly wait on
@@ -120,6 +122,7 @@ def run(
             report.rows = {t: n for t, n in trace.last_normalize_info.row_counts.items()
                            if not t.startswith("_dlt")}
     finally:
+        fanout.close()
         report.finished = time.time()
         report.calls = {label: asdict(stats) for label, stats in client.stats().items()}
         if own_client:

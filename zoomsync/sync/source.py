@@ -73,18 +73,20 @@ def zoom_source(
     streams: list[str] | None = None,
     start_date: date | None = None,
     report: RunReport | None = None,
+    fanout: FanOut | None = None,
 ) -> DltSource:
     """A dlt source with one resource per selected stream (every default stream if None).
 
     Pass `settings` (credentials, API URLs, plan and budget) or a ready `client`.
-    `report` collects skipped partitions, stopped streams and row counts.
+    `report` collects skipped partitions, stopped streams and row counts. `fanout` is the
+    thread pool for concurrent calls; pass one to close it when the run is over.
     """
     settings = settings or Settings()
     chosen = select(streams)
     client = client or client_from(settings)
     report = report if report is not None else RunReport()
     report.streams = [s.name for s in chosen]
-    fanout = FanOut(settings.workers)
+    fanout = fanout or FanOut(settings.workers)
     ctx = Context(client=client, fanout=fanout, report=report,
                   discovery=Discovery(client, fanout, report,
                                       start=start_date or settings.start_date),
