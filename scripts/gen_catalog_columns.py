@@ -15,31 +15,32 @@ object stays one `json` column, which dlt then leaves unflattened), and arrays b
 child tables named `<table>__<field>`, a scalar array's items in a `value` column.
 
 `tests/catalog/test_catalog.py` regenerates the file and compares it with the committed
-one. The specs are found as for `scripts/gen_emulator_endpoints.py`, whose spec-derived
-endpoint table also says which spec file holds each path.
+one. The specs are found as `scripts/_spec.py` says; the spec-derived endpoint table of
+`scripts/gen_emulator_endpoints.py` says which spec file holds each path.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
-import json
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
-REPO = Path(__file__).resolve().parent.parent
+if str(Path(__file__).parent) not in sys.path:  # loaded by path (the tests), not run
+    sys.path.insert(0, str(Path(__file__).parent))
+
+from _spec import REPO, GenerationError, load_specs, run
+from _spec import render as render  # re-exported: the tests render through this script
+
 if str(REPO) not in sys.path:  # run as a script, the repo root is not on the path
     sys.path.insert(0, str(REPO))
 
-from zoomsync.catalog import CATALOG, Stream  # noqa: E402
-from zoomsync.emulator.endpoints import ENDPOINTS  # noqa: E402
-from zoomsync.sync.source import NUMERIC_PARENTS  # noqa: E402
+from zoomsync.catalog import CATALOG, Stream
+from zoomsync.emulator.endpoints import ENDPOINTS
+from zoomsync.sync.source import NUMERIC_PARENTS
 
 DEFAULT_OUTPUT = REPO / "zoomsync" / "catalog" / "columns.json"
 
@@ -63,21 +64,6 @@ COMPLETED_BY: Mapping[str, str] = {"users": "/users/{userId}"}
 # dlt names exactly as its default naming convention (snake_case, no length limit: a
 # destination's shorter limit is applied by dlt to hints and data alike).
 NAMING = NamingConvention()
-
-
-def _sibling(name: str) -> ModuleType:
-    # scripts/ is not a package: load the endpoint-table generator by path to share its
-    # spec location and error type rather than restating them.
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_endpoints_gen = _sibling("gen_emulator_endpoints")
-GenerationError: type[Exception] = _endpoints_gen.GenerationError
-default_spec_dir = _endpoints_gen.default_spec_dir
 
 
 # --- the spec -------------------------------------------------------------------------------
@@ -274,8 +260,7 @@ def schemas(stream: Stream) -> list[str]:
 def build(spec_dir: Path) -> dict[str, Any]:
     """columns.json's content: per stream, its root columns, child tables, personal data and
     the spec paths these come from."""
-    specs = {name: json.loads((spec_dir / name).read_text("utf-8"))
-             for name in sorted({ep.spec for ep in ENDPOINTS.values()})}
+    specs = load_specs(spec_dir, sorted({ep.spec for ep in ENDPOINTS.values()}))
     result: dict[str, Any] = {}
     for stream in CATALOG.values():
         found = stream_tables(stream, specs)
@@ -295,28 +280,7 @@ def _with_root(name: str, root: Table, nested: Mapping[str, Table]) -> Iterator[
     yield from nested.items()
 
 
-def render(content: Mapping[str, Any]) -> str:
-    return json.dumps(content, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--spec-dir", type=Path, default=default_spec_dir())
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    args = parser.parse_args(argv)
-    try:
-        content = build(args.spec_dir)
-    except FileNotFoundError as exc:
-        print(f"error: {exc.filename} not found; pass --spec-dir or set ZOOMSYNC_OPENAPI_DIR",
-              file=sys.stderr)
-        return 1
-    except GenerationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    args.output.write_text(render(content), "utf-8")
-    print(f"wrote the columns of {len(content)} streams to {args.output}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(doc=__doc__, default_output=DEFAULT_OUTPUT, build=build,
+                 summary=lambda content, output:
+                 f"wrote the columns of {len(content)} streams to {output}"))

@@ -11,16 +11,18 @@ default `../shared/zoom-openapi` beside the repo, or `$ZOOMSYNC_OPENAPI_DIR`.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+if str(Path(__file__).parent) not in sys.path:  # loaded by path (the tests), not run
+    sys.path.insert(0, str(Path(__file__).parent))
+
+from _spec import REPO, GenerationError, load_specs, run
+from _spec import render as render  # re-exported: the tests render through this script
+
 DEFAULT_OUTPUT = REPO / "zoomsync" / "emulator" / "endpoints.json"
 
 # The ordinary endpoint documents, searched in this order.
@@ -80,15 +82,6 @@ SINGLE_OBJECT = frozenset({
 LABELS = ("LIGHT", "MEDIUM", "HEAVY", "RESOURCE_INTENSIVE")
 # "**[Rate Limit Label](https://…):** `MEDIUM`"; the link text is sometimes absent.
 _LABEL_RE = re.compile(r"Rate Limit Label[^`\n]*`([^`]+)`")
-
-
-class GenerationError(Exception):
-    """The spec does not say what the table needs; fix the spec dir or this script."""
-
-
-def default_spec_dir() -> Path:
-    env = os.environ.get("ZOOMSYNC_OPENAPI_DIR")
-    return Path(env) if env else REPO.parent / "shared" / "zoom-openapi"
 
 
 def normalise_label(raw: str) -> str:
@@ -169,8 +162,7 @@ def build_table(
     spec_dir: Path, warn: Callable[[str], None] = lambda m: print(m, file=sys.stderr)
 ) -> dict[str, dict[str, Any]]:
     """Describe every in-scope GET that the specs in `spec_dir` have; warn about the rest."""
-    specs = {name: json.loads((spec_dir / name).read_text("utf-8"))
-             for name in (*SPEC_FILES, MASTER_FILE)}
+    specs = load_specs(spec_dir, (*SPEC_FILES, MASTER_FILE))
     table: dict[str, dict[str, Any]] = {}
     for path in IN_SCOPE:
         hits = [name for name in SPEC_FILES if "get" in specs[name]["paths"].get(path, {})]
@@ -185,28 +177,6 @@ def build_table(
     return table
 
 
-def render(table: Mapping[str, Any]) -> str:
-    return json.dumps(table, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spec-dir", type=Path, default=default_spec_dir())
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    args = parser.parse_args(argv)
-    try:
-        table = build_table(args.spec_dir)
-    except FileNotFoundError as exc:
-        print(f"error: {exc.filename} not found; pass --spec-dir or set ZOOMSYNC_OPENAPI_DIR",
-              file=sys.stderr)
-        return 1
-    except GenerationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    args.output.write_text(render(table), "utf-8")
-    print(f"wrote {len(table)} endpoints to {args.output}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(doc=__doc__, default_output=DEFAULT_OUTPUT, build=build_table,
+                 summary=lambda table, output: f"wrote {len(table)} endpoints to {output}"))

@@ -1,5 +1,6 @@
-"""Drive an emulator in-process through its ASGI app (token from its own OAuth endpoint), and
-the dataset-side helpers the report and dashboard tests share."""
+"""Drive an emulator in-process through its ASGI app (token from its own OAuth endpoint), the
+config the tests start from, and the dataset-side helpers the report and dashboard tests
+share."""
 
 from __future__ import annotations
 
@@ -42,6 +43,21 @@ def window_params(start: date, end: date) -> dict[str, str]:
     return {"from": start.isoformat(), "to": end.isoformat()}
 
 
+def asgi_client(emulator: Emulator) -> httpx.AsyncClient:
+    """An httpx client whose requests go straight to the emulator's ASGI app."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app), base_url=BASE)
+
+
+async def fetch_token(client: httpx.AsyncClient) -> str:
+    """An access token from the emulator's own OAuth endpoint, for the default credentials."""
+    creds = DEFAULT_CREDENTIALS
+    r = await client.post("/oauth/token", auth=(creds.client_id, creds.client_secret),
+                          data={"grant_type": "account_credentials",
+                                "account_id": creds.account_id})
+    r.raise_for_status()
+    return str(r.json()["access_token"])
+
+
 class AsgiApi:
     """A synchronous facade: each call runs one request on the app under `asyncio.run`."""
 
@@ -50,20 +66,11 @@ class AsgiApi:
         self.token = asyncio.run(self._token())
 
     async def _token(self) -> str:
-        creds = DEFAULT_CREDENTIALS
-        async with self._client() as client:
-            r = await client.post("/oauth/token", auth=(creds.client_id, creds.client_secret),
-                                  data={"grant_type": "account_credentials",
-                                        "account_id": creds.account_id})
-            r.raise_for_status()
-            return str(r.json()["access_token"])
-
-    def _client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.emulator.app),
-                                 base_url=BASE)
+        async with asgi_client(self.emulator) as client:
+            return await fetch_token(client)
 
     async def _get(self, path: str, params: dict[str, Any]) -> httpx.Response:
-        async with self._client() as client:
+        async with asgi_client(self.emulator) as client:
             r = await client.get("/v2" + path, params=params,
                                  headers={"Authorization": f"Bearer {self.token}"})
             await r.aread()

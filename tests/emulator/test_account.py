@@ -3,43 +3,27 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 
 import pytest
 
-from tests.emulator.asgi import AsgiApi
-from tests.spec_validator import SpecValidator, spec_dir
+from tests.emulator import asgi
+from tests.emulator.asgi import ANCHOR, AsgiApi
+from tests.spec_validator import SpecValidator
 from zoomsync.emulator.app import EmulatorConfig
 from zoomsync.emulator.dataset import Dataset, DatasetConfig
 from zoomsync.emulator.oauth import DEFAULT_CREDENTIALS
 
-ANCHOR = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-UNLIMITED = {"LIGHT": 100_000, "MEDIUM": 100_000, "HEAVY": 100_000, "RESOURCE_INTENSIVE": 100_000}
 SECTIONS = {"schedule_meeting", "in_meeting", "email_notification", "recording", "telephony",
             "feature", "tsp", "profile"}
 
 
 def config(seed: int = 42) -> EmulatorConfig:
-    return EmulatorConfig(dataset=DatasetConfig(anchor=ANCHOR, seed=seed, h323_devices=5),
-                          plan="business", limits=UNLIMITED, daily_cap=10_000_000,
-                          frozen_clock=True)
+    return asgi.config(dataset=DatasetConfig(anchor=ANCHOR, seed=seed, h323_devices=5))
 
 
 @pytest.fixture(scope="module")
 def api() -> AsgiApi:
     return AsgiApi(config())
-
-
-@pytest.fixture(scope="module")
-def ds(api: AsgiApi) -> Dataset:
-    return api.emulator.dataset
-
-
-@pytest.fixture(scope="module")
-def spec() -> SpecValidator:
-    if not spec_dir().is_dir():
-        pytest.skip(f"no Zoom specs at {spec_dir()}")
-    return SpecValidator()
 
 
 # -- account settings -----------------------------------------------------------------------

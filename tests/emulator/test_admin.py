@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import threading
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 
+from tests.emulator import asgi
+from tests.emulator.asgi import ANCHOR, asgi_client, fetch_token
+from tests.emulator.webhook_receiver import SECRET, Receiver, expected_signature
 from zoomsync.emulator import recurrence
 from zoomsync.emulator.app import Emulator, EmulatorConfig
 from zoomsync.emulator.clock import iso
 from zoomsync.emulator.dataset import DatasetConfig
-from zoomsync.emulator.oauth import DEFAULT_CREDENTIALS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
-
-ANCHOR = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-SECRET = "admin-test-secret"
 
 
 @pytest.fixture
@@ -49,30 +44,19 @@ class Client:
                                    headers={"Authorization": f"Bearer {self.token}"})
 
     async def login(self) -> str:
-        creds = DEFAULT_CREDENTIALS
-        r = await self.http.post(
-            "/oauth/token", auth=(creds.client_id, creds.client_secret),
-            data={"grant_type": "account_credentials", "account_id": creds.account_id})
-        r.raise_for_status()
-        self.token = r.json()["access_token"]
+        self.token = await fetch_token(self.http)
         return self.token
 
 
 def config(**overrides: Any) -> EmulatorConfig:
     """A small account on a frozen clock, limits out of the way unless a test sets them."""
-    base: dict[str, Any] = {
-        "dataset": DatasetConfig(anchor=ANCHOR, users=6, meetings_per_user=1),
-        "frozen_clock": True, "plan": "business",
-        "limits": {"LIGHT": 10_000, "MEDIUM": 10_000, "HEAVY": 10_000,
-                   "RESOURCE_INTENSIVE": 10_000},
-    }
-    return EmulatorConfig(**{**base, **overrides})
+    small = DatasetConfig(anchor=ANCHOR, users=6, meetings_per_user=1)
+    return asgi.config(**{"dataset": small, **overrides})
 
 
 async def open_client(cfg: EmulatorConfig) -> Client:
     emu = Emulator(cfg)
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=emu.app), base_url="http://emu")
-    client = Client(emu, http)
+    client = Client(emu, asgi_client(emu))
     await client.login()
     return client
 
@@ -474,53 +458,6 @@ async def test_truth_manifest_and_tables_include_changes(zc: Client) -> None:
 
 # -- webhooks to a real receiver --------------------------------------------------------------
 
-@dataclass
-class Receiver:
-    url: str = ""
-    hits: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-    def answer(self, headers: dict[str, str], body: bytes) -> bytes:
-        self.hits.append((headers, body))
-        event = json.loads(body)
-        if event["event"] == "endpoint.url_validation":
-            plain = event["payload"]["plainToken"]
-            digest = hmac.new(SECRET.encode(), plain.encode(), hashlib.sha256).hexdigest()
-            return json.dumps({"plainToken": plain, "encryptedToken": digest}).encode()
-        return b"{}"
-
-
-class _Server(ThreadingHTTPServer):
-    receiver: Receiver
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["content-length"]))
-        reply = self.server.receiver.answer({k.lower(): v for k, v in self.headers.items()}, body)
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.receiver = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/zoom")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield server.receiver
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
-
-
 async def test_events_reach_a_receiver_signed(zc: Client, receiver: Receiver) -> None:
     r = await zc.admin("PUT", "/webhooks", {"url": receiver.url, "secret_token": SECRET})
     assert r.json() == {"url": receiver.url, "secret_token_changed": True}
@@ -534,9 +471,7 @@ async def test_events_reach_a_receiver_signed(zc: Client, receiver: Receiver) ->
     names = []
     for headers, body in receiver.hits[1:]:
         timestamp = headers["x-zm-request-timestamp"]
-        expected = hmac.new(SECRET.encode(), b"v0:" + timestamp.encode() + b":" + body,
-                            hashlib.sha256).hexdigest()
-        assert headers["x-zm-signature"] == "v0=" + expected
+        assert headers["x-zm-signature"] == expected_signature(SECRET, timestamp, body)
         names.append(json.loads(body)["event"])
     assert names == ["user.created", "meeting.created", "meeting.started", "meeting.ended",
                      "recording.completed"]

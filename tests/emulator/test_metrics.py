@@ -7,15 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.emulator.asgi import (
-    ANCHOR,
-    TODAY,
-    WINDOWS,
-    AsgiApi,
-    config,
-    ended,
-    window_params,
-)
+from tests.emulator.asgi import ANCHOR, TODAY, WINDOWS, AsgiApi, config, ended, window_params
 from tests.emulator.crawl import encode_uuid
 from zoomsync.emulator import people
 from zoomsync.emulator.clock import iso
@@ -28,11 +20,6 @@ DURATION = re.compile(r"(\d{2}:)?\d{2}:\d{2}")
 @pytest.fixture(scope="module")
 def api() -> AsgiApi:
     return AsgiApi(config())
-
-
-@pytest.fixture(scope="module")
-def ds(api: AsgiApi) -> Dataset:
-    return api.emulator.dataset
 
 
 def live_meeting(ds: Dataset) -> Instance:

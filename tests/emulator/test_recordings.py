@@ -4,39 +4,21 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from urllib.parse import quote
 
 import pytest
 
-from tests.emulator.asgi import AsgiApi
+from tests.emulator.asgi import ANCHOR, TODAY, AsgiApi, config
 from tests.emulator.crawl import encode_uuid
-from tests.spec_validator import SpecValidator, spec_dir
+from tests.spec_validator import SpecValidator
 from zoomsync.emulator import people
-from zoomsync.emulator.app import EmulatorConfig
-from zoomsync.emulator.dataset import Dataset, DatasetConfig, Instance
-
-ANCHOR = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-TODAY = ANCHOR.date()
-UNLIMITED = {"LIGHT": 100_000, "MEDIUM": 100_000, "HEAVY": 100_000, "RESOURCE_INTENSIVE": 100_000}
+from zoomsync.emulator.dataset import Dataset, Instance
 
 
 @pytest.fixture(scope="module")
 def api() -> AsgiApi:
-    return AsgiApi(EmulatorConfig(dataset=DatasetConfig(anchor=ANCHOR), plan="business",
-                                  limits=UNLIMITED, daily_cap=10_000_000, frozen_clock=True))
-
-
-@pytest.fixture(scope="module")
-def ds(api: AsgiApi) -> Dataset:
-    return api.emulator.dataset
-
-
-@pytest.fixture(scope="module")
-def spec() -> SpecValidator:
-    if not spec_dir().is_dir():
-        pytest.skip(f"no Zoom specs at {spec_dir()}")
-    return SpecValidator()
+    return AsgiApi(config())
 
 
 def recorded(ds: Dataset, start: date, end: date, host: str | None = None) -> list[Instance]:

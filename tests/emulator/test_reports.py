@@ -30,11 +30,6 @@ def api() -> AsgiApi:
     return AsgiApi(config())
 
 
-@pytest.fixture(scope="module")
-def ds(api: AsgiApi) -> Dataset:
-    return api.emulator.dataset
-
-
 def hosts(ds: Dataset) -> list[str]:
     return [u.id for u in ds.live_users() if u.status == "active"]
 

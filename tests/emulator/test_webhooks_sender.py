@@ -7,14 +7,9 @@ import copy
 import hashlib
 import hmac
 import json
-import os
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,88 +17,16 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from zoomsync.emulator import webhooks
+from tests.emulator.webhook_receiver import SECRET, Receiver, expected_signature
+from tests.spec_validator import spec_dir
+from zoomsync.emulator import webhook_events, webhooks
 from zoomsync.emulator.clock import Clock
 from zoomsync.emulator.webhooks import WebhookSender
 
 pytestmark = pytest.mark.timeout(20)
 
-SECRET = "s3cr3t-token"
 FAST = (0.05, 0.1, 0.2)
 START = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-# --- a receiver ------------------------------------------------------------------------
-
-
-@dataclass
-class Hit:
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """Answers POSTs with `statuses` in turn (then 200), after `delays` in turn (then at
-    once), and records each request raw."""
-
-    url: str = ""
-    statuses: list[int] = field(default_factory=list)
-    validation_secret: str = SECRET
-    delays: list[float] = field(default_factory=list)
-    on_hit: Callable[[], None] | None = None
-    hits: list[Hit] = field(default_factory=list)
-
-    def answer(self, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
-        self.hits.append(Hit(headers, body))
-        if self.on_hit:
-            self.on_hit()
-        if self.delays:
-            time.sleep(self.delays.pop(0))
-        event = json.loads(body)
-        if event["event"] == "endpoint.url_validation":
-            plain = event["payload"]["plainToken"]
-            digest = hmac.new(self.validation_secret.encode(), plain.encode(), hashlib.sha256)
-            return 200, json.dumps(
-                {"plainToken": plain, "encryptedToken": digest.hexdigest()}
-            ).encode()
-        return (self.statuses.pop(0) if self.statuses else 200), b"{}"
-
-
-class _Server(ThreadingHTTPServer):
-    receiver: Receiver
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # the sender hung up on a slow answer; nothing to report
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["content-length"]))
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, reply = self.server.receiver.answer(headers, body)
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.receiver = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/zoom")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield server.receiver
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
 
 
 @pytest.fixture
@@ -122,11 +45,6 @@ def make_sender() -> Iterator[Callable[..., WebhookSender]]:
     yield make
     for sender in senders:
         sender.close()
-
-
-def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
-    message = b"v0:" + timestamp.encode() + b":" + body
-    return "v0=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 # --- Zoom-shaped REST objects ----------------------------------------------------------
@@ -338,8 +256,8 @@ OP = {"account_id": ACCOUNT, "operator": ADMIN, "now": NOW}
 EV = {"account_id": ACCOUNT, "now": NOW}
 
 BUILT: dict[str, Callable[[], dict[str, Any]]] = {
-    "meeting.created": lambda: webhooks.meeting_created(MEETING, **OP),
-    "meeting.updated": lambda: webhooks.meeting_updated(
+    "meeting.created": lambda: webhook_events.meeting_created(MEETING, **OP),
+    "meeting.updated": lambda: webhook_events.meeting_updated(
         MEETING,
         _changed(
             MEETING,
@@ -349,38 +267,31 @@ BUILT: dict[str, Callable[[], dict[str, Any]]] = {
         ),
         **OP,
     ),
-    "meeting.deleted": lambda: webhooks.meeting_deleted(MEETING, **OP),
-    "meeting.started": lambda: webhooks.meeting_started(INSTANCE, **EV),
-    "meeting.ended": lambda: webhooks.meeting_ended(INSTANCE, **EV),
-    "meeting.participant_joined": lambda: webhooks.participant_joined(INSTANCE, MEMBER, **EV),
-    "meeting.participant_left": lambda: webhooks.participant_left(INSTANCE, MEMBER, **EV),
-    "recording.completed": lambda: webhooks.recording_completed(
+    "meeting.deleted": lambda: webhook_events.meeting_deleted(MEETING, **OP),
+    "meeting.started": lambda: webhook_events.meeting_started(INSTANCE, **EV),
+    "meeting.ended": lambda: webhook_events.meeting_ended(INSTANCE, **EV),
+    "meeting.participant_joined": lambda: webhook_events.participant_joined(INSTANCE, MEMBER, **EV),
+    "meeting.participant_left": lambda: webhook_events.participant_left(INSTANCE, MEMBER, **EV),
+    "recording.completed": lambda: webhook_events.recording_completed(
         RECORDING, host_email=HOST["email"], download_token="eyJhbGciOi.e30.sig", **EV
     ),
-    "user.created": lambda: webhooks.user_created(HOST, **OP),
-    "user.updated": lambda: webhooks.user_updated(
+    "user.created": lambda: webhook_events.user_created(HOST, **OP),
+    "user.updated": lambda: webhook_events.user_updated(
         HOST, {**HOST, "last_name": "Hill", "dept": "Ops", "role_name": "Admin"}, **OP
     ),
-    "user.deleted": lambda: webhooks.user_deleted(HOST, **OP),
-    "user.deactivated": lambda: webhooks.user_deactivated(HOST, **OP),
-    "user.activated": lambda: webhooks.user_activated(HOST, **OP),
-    "webinar.created": lambda: webhooks.webinar_created(WEBINAR, **OP),
-    "webinar.updated": lambda: webhooks.webinar_updated(
+    "user.deleted": lambda: webhook_events.user_deleted(HOST, **OP),
+    "user.deactivated": lambda: webhook_events.user_deactivated(HOST, **OP),
+    "user.activated": lambda: webhook_events.user_activated(HOST, **OP),
+    "webinar.created": lambda: webhook_events.webinar_created(WEBINAR, **OP),
+    "webinar.updated": lambda: webhook_events.webinar_updated(
         WEBINAR, _changed(WEBINAR, topic="Launch 2", settings={"practice_session": True}), **OP
     ),
-    "webinar.deleted": lambda: webhooks.webinar_deleted(WEBINAR, **OP),
-    "webinar.ended": lambda: webhooks.webinar_ended(WEBINAR_INSTANCE, **EV),
+    "webinar.deleted": lambda: webhook_events.webinar_deleted(WEBINAR, **OP),
+    "webinar.ended": lambda: webhook_events.webinar_ended(WEBINAR_INSTANCE, **EV),
 }
 
 
 # --- the webhook specs -----------------------------------------------------------------
-
-
-def _spec_dir() -> Path:
-    env = os.environ.get("ZOOMSYNC_OPENAPI_DIR")
-    return (
-        Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "zoom-openapi"
-    )
 
 
 def _fix_dangling_refs(node: Any) -> int:
@@ -399,7 +310,7 @@ def _fix_dangling_refs(node: Any) -> int:
 
 @pytest.fixture(scope="module")
 def event_schemas() -> Callable[[str], Draft202012Validator]:
-    directory = _spec_dir()
+    directory = spec_dir()
     if not (directory / "meetings.webhooks.json").exists():
         pytest.skip(f"Zoom webhook specs not found in {directory} (set ZOOMSYNC_OPENAPI_DIR)")
     registry: Registry[Any] = Registry()
@@ -644,7 +555,7 @@ def test_meeting_id_type_follows_the_spec_quirk(event_schemas: Any) -> None:
 def test_updated_events_carry_only_what_changed() -> None:
     payload = BUILT["meeting.updated"]()["payload"]
     assert payload["scope"] == "single" and "operation" not in payload
-    assert payload["time_stamp"] == webhooks.epoch_ms(NOW)
+    assert payload["time_stamp"] == webhook_events.epoch_ms(NOW)
     assert payload["object"] == {
         "id": MEETING["id"],
         "uuid": MEETING["uuid"],
@@ -678,7 +589,7 @@ def test_recording_completed_shape() -> None:
 
 
 def test_guest_participant_has_blank_ids_and_email(event_schemas: Any) -> None:
-    body = webhooks.participant_left(INSTANCE, GUEST, **EV, leave_reason="Removed by host.")
+    body = webhook_events.participant_left(INSTANCE, GUEST, **EV, leave_reason="Removed by host.")
     participant = body["payload"]["object"]["participant"]
     assert (participant["id"], participant["participant_user_id"], participant["email"]) == (
         "",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from tests.emulator.asgi import AsgiApi
+from tests.emulator import asgi
+from tests.emulator.asgi import ANCHOR, AsgiApi
 from tests.emulator.crawl import encode_uuid
-from tests.spec_validator import SpecValidator, spec_dir
+from tests.spec_validator import SpecValidator
 from zoomsync.emulator import people
 from zoomsync.emulator.app import EmulatorConfig
 from zoomsync.emulator.clock import iso
@@ -16,32 +15,15 @@ from zoomsync.emulator.dataset import Dataset, DatasetConfig, Definition, Instan
 from zoomsync.emulator.routes_meetings import expired
 from zoomsync.emulator.routes_past import PAST_FIELDS
 
-ANCHOR = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-UNLIMITED = {"LIGHT": 100_000, "MEDIUM": 100_000, "HEAVY": 100_000, "RESOURCE_INTENSIVE": 100_000}
-# More webinar hosts than the default two, so that every webinar type and state shows up.
-DATASET = DatasetConfig(anchor=ANCHOR, webinar_hosts=5)
-
 
 def config() -> EmulatorConfig:
-    return EmulatorConfig(dataset=DATASET, plan="business", limits=UNLIMITED,
-                          daily_cap=10_000_000, frozen_clock=True)
+    # More webinar hosts than the default two, so that every webinar type and state shows up.
+    return asgi.config(dataset=DatasetConfig(anchor=ANCHOR, webinar_hosts=5))
 
 
 @pytest.fixture(scope="module")
 def api() -> AsgiApi:
     return AsgiApi(config())
-
-
-@pytest.fixture(scope="module")
-def ds(api: AsgiApi) -> Dataset:
-    return api.emulator.dataset
-
-
-@pytest.fixture(scope="module")
-def spec() -> SpecValidator:
-    if not spec_dir().is_dir():
-        pytest.skip(f"no Zoom specs at {spec_dir()}")
-    return SpecValidator()
 
 
 def webinars(ds: Dataset) -> list[Definition]:

@@ -1,9 +1,9 @@
 """The Zoom webhook events that admin-API changes cause, built from the REST shapes.
 
-The builders in `webhooks.py` take what Zoom's REST API returns for the object; this module
-makes those shapes from the dataset and chooses the events: one per change, with the event
-time of the moment it stands for (a participant's join, an instance's end), so a receiver
-that orders by `event_ts` sees them in the order they happened.
+The builders in `webhook_events.py` take what Zoom's REST API returns for the object; this
+module makes those shapes from the dataset and chooses the events: one per change, with the
+event time of the moment it stands for (a participant's join, an instance's end), so a
+receiver that orders by `event_ts` sees them in the order they happened.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from zoomsync.emulator import people, webhooks
+from zoomsync.emulator import people, webhook_events
 from zoomsync.emulator.clock import iso
 from zoomsync.emulator.dataset import Dataset, Definition, Instance, User
 from zoomsync.emulator.mutations import owner
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 Event = dict[str, Any]
 
 # A status change is its own event, not part of `user.updated`.
-_STATUS_EVENTS = {"inactive": webhooks.user_deactivated, "active": webhooks.user_activated}
+_STATUS_EVENTS = {"inactive": webhook_events.user_deactivated,
+                  "active": webhook_events.user_activated}
 
 
 def instance_view(ds: Dataset, inst: Instance) -> dict[str, Any]:
@@ -54,7 +55,7 @@ class Events:
     # -- users ------------------------------------------------------------------------------
 
     def user_created(self, user: User, now: datetime) -> list[Event]:
-        return [webhooks.user_created(user.record, **self._by_owner(now))]
+        return [webhook_events.user_created(user.record, **self._by_owner(now))]
 
     def user_changed(self, old: Mapping[str, Any], user: User, now: datetime) -> list[Event]:
         """`user.updated` for profile changes, `user.(de)activated` for a status change."""
@@ -62,13 +63,13 @@ class Events:
         events = []
         # `verified` follows the status; neither is a field `user.updated` reports.
         if any(old.get(k) != new.get(k) for k in new if k not in ("status", "verified")):
-            events.append(webhooks.user_updated(old, new, **self._by_owner(now)))
+            events.append(webhook_events.user_updated(old, new, **self._by_owner(now)))
         if old.get("status") != new["status"] and new["status"] in _STATUS_EVENTS:
             events.append(_STATUS_EVENTS[new["status"]](new, **self._by_owner(now)))
         return events
 
     def user_deleted(self, record: Mapping[str, Any], now: datetime) -> list[Event]:
-        return [webhooks.user_deleted(record, **self._by_owner(now))]
+        return [webhook_events.user_deleted(record, **self._by_owner(now))]
 
     # -- meetings ---------------------------------------------------------------------------
 
@@ -77,22 +78,23 @@ class Events:
 
     def meeting_created(self, d: Definition, now: datetime) -> list[Event]:
         view = self.meeting_view(d, now)
-        return [webhooks.meeting_created(view, **self._by_host(d, now))]
+        return [webhook_events.meeting_created(view, **self._by_host(d, now))]
 
     def meeting_updated(
         self, old: Mapping[str, Any], d: Definition, now: datetime
     ) -> list[Event]:
         new = self.meeting_view(d, now)
-        return [webhooks.meeting_updated(old, new, **self._by_host(d, now))]
+        return [webhook_events.meeting_updated(old, new, **self._by_host(d, now))]
 
     def meeting_deleted(self, view: Mapping[str, Any], d: Definition, now: datetime) -> list[Event]:
-        return [webhooks.meeting_deleted(view, **self._by_host(d, now))]
+        return [webhook_events.meeting_deleted(view, **self._by_host(d, now))]
 
     # -- instances --------------------------------------------------------------------------
 
     def started(self, inst: Instance) -> list[Event]:
         view = instance_view(self.emu.dataset, inst)
-        return [webhooks.meeting_started(view, account_id=self.emu.account_id, now=inst.start)]
+        return [webhook_events.meeting_started(view, account_id=self.emu.account_id,
+                                               now=inst.start)]
 
     def ended(self, inst: Instance, closed: list[dict]) -> list[Event]:
         """`participant_left` for segments closed by the end, `meeting.ended`, then
@@ -100,7 +102,8 @@ class Events:
         assert inst.end is not None
         view = instance_view(self.emu.dataset, inst)
         events = [self._left(view, seg) for seg in closed]
-        events.append(webhooks.meeting_ended(view, account_id=self.emu.account_id, now=inst.end))
+        events.append(webhook_events.meeting_ended(view, account_id=self.emu.account_id,
+                                                   now=inst.end))
         recording = people.recording(self.emu.dataset, inst)
         if recording is not None:
             events.append(self._recording(inst, recording))
@@ -109,7 +112,7 @@ class Events:
     def participants(self, inst: Instance, segments: list[dict]) -> list[Event]:
         """A `participant_joined` per segment and a `participant_left` per finished one.
 
-        Webinar instances get none: `webhooks.py` has no webinar participant events.
+        Webinar instances get none: `webhook_events.py` has no webinar participant events.
         """
         if inst.kind != "meeting":
             return []
@@ -117,7 +120,7 @@ class Events:
         events = []
         for seg in segments:
             joined = datetime.fromisoformat(seg["join_time"])
-            events.append(webhooks.participant_joined(
+            events.append(webhook_events.participant_joined(
                 view, seg, account_id=self.emu.account_id, now=joined))
             if seg["leave_time"] is not None:
                 events.append(self._left(view, seg))
@@ -127,12 +130,12 @@ class Events:
 
     def _left(self, view: Mapping[str, Any], seg: Mapping[str, Any]) -> Event:
         left = datetime.fromisoformat(seg["leave_time"])
-        return webhooks.participant_left(view, seg, account_id=self.emu.account_id, now=left)
+        return webhook_events.participant_left(view, seg, account_id=self.emu.account_id, now=left)
 
     def _recording(self, inst: Instance, recording: Mapping[str, Any]) -> Event:
         assert inst.end is not None
         host = self.emu.dataset.users.get(inst.host_id)
-        return webhooks.recording_completed(
+        return webhook_events.recording_completed(
             recording, account_id=self.emu.account_id, host_email=host.email if host else "",
             download_token=self._download_token(inst), now=inst.end)
 

@@ -105,6 +105,13 @@ def full_view(ds: Dataset, d: Definition, now: datetime) -> dict:
     return body
 
 
+def require_registration(d: Definition) -> None:
+    """400 code 200 for a meeting or webinar that takes no registration."""
+    if not d.registration:
+        raise ZoomHTTPError(400, 200,
+                            f"Registration has not been enabled for this {d.kind}: {d.id}.")
+
+
 @route("/users/{userId}/meetings")
 def list_meetings(ctx: Ctx) -> dict:
     user = user_or_404(ctx)
@@ -139,9 +146,7 @@ def get_meeting(ctx: Ctx) -> dict:
 @route("/meetings/{meetingId}/registrants")
 def list_registrants(ctx: Ctx) -> dict:
     d = definition_or_404(ctx, ctx.path["meetingId"])
-    if not d.registration:
-        raise ZoomHTTPError(400, 200, "Registration has not been enabled for this meeting: "
-                            f"{d.id}.")
+    require_registration(d)
     status = ctx.arg("status", "approved")  # the default hides pending and denied registrants
     rows = [r for r in people.registrants(ctx.emu.dataset, d) if r["status"] == status]
     return paginate(ctx, rows)
@@ -150,9 +155,7 @@ def list_registrants(ctx: Ctx) -> dict:
 @route("/meetings/{meetingId}/registrants/questions")
 def registrant_questions(ctx: Ctx) -> dict:
     d = definition_or_404(ctx, ctx.path["meetingId"])
-    if not d.registration:
-        raise ZoomHTTPError(400, 200, "Registration has not been enabled for this meeting: "
-                            f"{d.id}.")
+    require_registration(d)
     return {"questions": [{"field_name": "last_name", "required": True}],
             "custom_questions": [{"title": "How did you hear about us?", "type": "short",
                                   "required": False, "answers": []}]}

@@ -94,15 +94,19 @@ def past_participants(ctx: Ctx) -> dict:
     return paginate(ctx, rows)
 
 
+def questions_body(inst: Instance, questions: list[dict]) -> dict:
+    """The envelope of an instance's poll answers or Q&A, past and report endpoints alike."""
+    return {"id": inst.meeting_id, "uuid": inst.uuid, "start_time": iso(inst.start),
+            "questions": questions}
+
+
 @route("/past_meetings/{meetingId}/polls")
 def past_polls(ctx: Ctx) -> dict:
     inst = instance_or_404(ctx)
-    return {"id": inst.meeting_id, "uuid": inst.uuid, "start_time": iso(inst.start),
-            "questions": people.poll_answers(ctx.emu.dataset, inst)}
+    return questions_body(inst, people.poll_answers(ctx.emu.dataset, inst))
 
 
 @route("/past_meetings/{meetingId}/qa")
 def past_qa(ctx: Ctx) -> dict:
     inst = instance_or_404(ctx)
-    return {"id": inst.meeting_id, "uuid": inst.uuid, "start_time": iso(inst.start),
-            "questions": people.qa(ctx.emu.dataset, inst)}
+    return questions_body(inst, people.qa(ctx.emu.dataset, inst))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import calendar
 import math
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -34,11 +34,12 @@ from zoomsync.emulator.dataset import Instance, User
 from zoomsync.emulator.routes_past import (
     duration_minutes,
     instance_or_404,
+    questions_body,
     total_minutes,
     unique_count,
 )
 from zoomsync.emulator.routes_users import user_or_404
-from zoomsync.emulator.routing import Ctx, ZoomHTTPError, paginate, route
+from zoomsync.emulator.routing import Ctx, Handler, ZoomHTTPError, paginate, route
 
 MAX_SPAN = timedelta(days=30)  # `to - from`; see the module docstring
 RETENTION_MONTHS = 6
@@ -432,8 +433,7 @@ def _polls(ctx: Ctx, inst: Instance) -> dict:
         row.update({"first_name": first, "last_name": last,
                     "question_details": answer["question_details"]})
         questions.append(row)
-    return {"id": inst.meeting_id, "uuid": inst.uuid, "start_time": iso(inst.start),
-            "questions": questions}
+    return questions_body(inst, questions)
 
 
 def _qa(ctx: Ctx, inst: Instance) -> dict:
@@ -472,48 +472,24 @@ def _qa(ctx: Ctx, inst: Instance) -> dict:
             "user_id": person.get("id", "") if person.get("internal") else "",
             "email": entry["email"], "name": entry["name"], "question_details": details,
         })
-    return {"id": inst.meeting_id, "uuid": inst.uuid, "start_time": iso(inst.start),
-            "questions": questions}
+    return questions_body(inst, questions)
 
 
-@route("/report/meetings/{meetingId}")
-def report_meeting(ctx: Ctx) -> dict:
-    return _detail(ctx, _report_instance(ctx, "meetingId", "meeting"))
+def _per_instance(kind: str, param: str, build: Callable[[Ctx, Instance], dict]) -> Handler:
+    """A handler answering `build` for the instance the path parameter `param` names."""
+
+    def handler(ctx: Ctx) -> dict:
+        return build(ctx, _report_instance(ctx, param, kind))
+
+    return handler
 
 
-@route("/report/meetings/{meetingId}/participants")
-def report_meeting_participants(ctx: Ctx) -> dict:
-    return _participants(ctx, _report_instance(ctx, "meetingId", "meeting"))
-
-
-@route("/report/meetings/{meetingId}/polls")
-def report_meeting_polls(ctx: Ctx) -> dict:
-    return _polls(ctx, _report_instance(ctx, "meetingId", "meeting"))
-
-
-@route("/report/meetings/{meetingId}/qa")
-def report_meeting_qa(ctx: Ctx) -> dict:
-    return _qa(ctx, _report_instance(ctx, "meetingId", "meeting"))
-
-
-@route("/report/webinars/{webinarId}")
-def report_webinar(ctx: Ctx) -> dict:
-    return _detail(ctx, _report_instance(ctx, "webinarId", "webinar"))
-
-
-@route("/report/webinars/{webinarId}/participants")
-def report_webinar_participants(ctx: Ctx) -> dict:
-    return _participants(ctx, _report_instance(ctx, "webinarId", "webinar"))
-
-
-@route("/report/webinars/{webinarId}/polls")
-def report_webinar_polls(ctx: Ctx) -> dict:
-    return _polls(ctx, _report_instance(ctx, "webinarId", "webinar"))
-
-
-@route("/report/webinars/{webinarId}/qa")
-def report_webinar_qa(ctx: Ctx) -> dict:
-    return _qa(ctx, _report_instance(ctx, "webinarId", "webinar"))
+# The four per-instance reports, the same for meetings and webinars:
+# /report/meetings/{meetingId}[/participants,/polls,/qa], likewise /report/webinars/{webinarId}.
+for _kind, _param in (("meeting", "meetingId"), ("webinar", "webinarId")):
+    for _suffix, _build in (("", _detail), ("/participants", _participants), ("/polls", _polls),
+                            ("/qa", _qa)):
+        route(f"/report/{_kind}s/{{{_param}}}{_suffix}")(_per_instance(_kind, _param, _build))
 
 
 # -- account usage ---------------------------------------------------------------------------

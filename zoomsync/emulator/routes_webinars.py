@@ -21,8 +21,19 @@ from datetime import datetime
 from zoomsync.emulator import people
 from zoomsync.emulator.clock import iso
 from zoomsync.emulator.dataset import Dataset, Definition, Instance
-from zoomsync.emulator.routes_meetings import definition_or_404, expired, full_view, summary_view
-from zoomsync.emulator.routes_past import PAST_FIELDS, instance_or_404, instances_view
+from zoomsync.emulator.routes_meetings import (
+    definition_or_404,
+    expired,
+    full_view,
+    require_registration,
+    summary_view,
+)
+from zoomsync.emulator.routes_past import (
+    PAST_FIELDS,
+    instance_or_404,
+    instances_view,
+    questions_body,
+)
 from zoomsync.emulator.routes_reports import choice
 from zoomsync.emulator.routes_users import user_or_404
 from zoomsync.emulator.routing import Ctx, ZoomHTTPError, decode_meeting_key, paginate, route
@@ -195,9 +206,7 @@ def list_panelists(ctx: Ctx) -> dict:
 def list_registrants(ctx: Ctx) -> dict:
     d = webinar_or_404(ctx)
     require_webinar_plan(ctx)
-    if not d.registration:
-        raise ZoomHTTPError(400, 200,
-                            f"Registration has not been enabled for this webinar: {d.id}.")
+    require_registration(d)
     ds = ctx.emu.dataset
     status = choice(ctx, "status", REGISTRANT_STATUSES, "approved")  # default hides the rest
     occurrence = ctx.arg("occurrence_id")
@@ -281,13 +290,11 @@ def past_absentees(ctx: Ctx) -> dict:
 def past_polls(ctx: Ctx) -> dict:
     require_webinar_plan(ctx, NO_PERMISSION)
     inst = instance_or_404(ctx, "webinarId", "webinar")
-    return {"id": inst.meeting_id, "uuid": inst.uuid, "start_time": iso(inst.start),
-            "questions": people.poll_answers(ctx.emu.dataset, inst)}
+    return questions_body(inst, people.poll_answers(ctx.emu.dataset, inst))
 
 
 @route("/past_webinars/{webinarId}/qa")
 def past_qa(ctx: Ctx) -> dict:
     require_webinar_plan(ctx, NO_PERMISSION)
     inst = instance_or_404(ctx, "webinarId", "webinar")
-    return {"id": inst.meeting_id, "uuid": inst.uuid, "start_time": iso(inst.start),
-            "questions": people.qa(ctx.emu.dataset, inst)}
+    return questions_body(inst, people.qa(ctx.emu.dataset, inst))

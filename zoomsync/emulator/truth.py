@@ -56,26 +56,14 @@ def _definitions(kind: str) -> Callable[[Dataset, datetime], Rows]:
     return rows
 
 
-def _registrants(kind: str) -> Callable[[Dataset, datetime], Rows]:
+def _per_definition(kind: str, fn: Callable[[Dataset, Definition], list[dict]]) -> Callable[
+        [Dataset, datetime], Rows]:
+    key = f"{kind}_id"
+
     def rows(ds: Dataset, now: datetime) -> Rows:
         for d in _readable(ds, kind, now):
-            for r in people.registrants(ds, d):
-                yield {f"{kind}_id": d.id, **r}
-    return rows
-
-
-def _panelists(ds: Dataset, now: datetime) -> Rows:
-    for d in ds.definitions.values():
-        if d.kind == "webinar" and not d.deleted:
-            for p in people.panelists(ds, d):
-                yield {"webinar_id": d.id, **p}
-
-
-def _polls(kind: str) -> Callable[[Dataset, datetime], Rows]:
-    def rows(ds: Dataset, now: datetime) -> Rows:
-        for d in _readable(ds, kind, now):
-            for p in people.poll_definitions(ds, d):
-                yield {f"{kind}_id": d.id, **p}
+            for row in fn(ds, d):
+                yield {key: d.id, **row}
     return rows
 
 
@@ -133,16 +121,16 @@ TABLES: dict[str, Callable[[Dataset, datetime], Rows]] = {
     "groups": _groups,
     "group_members": _group_members,
     "meetings": _definitions("meeting"),
-    "meeting_registrants": _registrants("meeting"),
-    "meeting_polls": _polls("meeting"),
+    "meeting_registrants": _per_definition("meeting", people.registrants),
+    "meeting_polls": _per_definition("meeting", people.poll_definitions),
     "past_meetings": _instances("meeting"),
     "meeting_participants": _per_instance("meeting", people.participants),
     "meeting_poll_results": _per_instance("meeting", people.poll_answers),
     "meeting_qa": _per_instance("meeting", people.qa),
     "webinars": _definitions("webinar"),
-    "webinar_registrants": _registrants("webinar"),
-    "webinar_panelists": _panelists,
-    "webinar_polls": _polls("webinar"),
+    "webinar_registrants": _per_definition("webinar", people.registrants),
+    "webinar_panelists": _per_definition("webinar", people.panelists),
+    "webinar_polls": _per_definition("webinar", people.poll_definitions),
     "past_webinars": _instances("webinar"),
     "webinar_participants": _per_instance("webinar", people.participants),
     "webinar_absentees": _per_instance("webinar", people.absentees),
