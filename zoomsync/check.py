@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from zoomsync.catalog import Stream
 from zoomsync.errors import EntitlementError, ScopeError
@@ -81,23 +80,3 @@ def observed_limits(client: ZoomClient) -> dict[str, float]:
     """The per-second limits the pacer now believes, after Zoom's headers corrected them."""
     return {label: client.pacer.rate(label) for label in
             ("LIGHT", "MEDIUM", "HEAVY", "RESOURCE_INTENSIVE")}
-
-
-def check_duckdb(path: Path) -> str:
-    """Connect, create a schema, write, read back, drop: what a load will need."""
-    import duckdb
-
-    from zoomsync.sync.runner import duckdb_destination
-
-    duckdb_destination(path)
-    try:
-        with duckdb.connect(str(path)) as db:
-            db.execute("create schema if not exists zoomsync_check")
-            db.execute("create or replace table zoomsync_check.probe (x integer)")
-            db.execute("insert into zoomsync_check.probe values (1)")
-            (n,) = db.execute("select count(*) from zoomsync_check.probe").fetchone() or (0,)
-            db.execute("drop schema zoomsync_check cascade")
-    except duckdb.Error as exc:
-        return f"failed: {str(exc).splitlines()[0]}"
-    return "ok" if n == 1 else "failed: the probe row did not read back"
-

@@ -75,6 +75,11 @@ def run(
     start_date: Annotated[str | None, typer.Option(
         help="Earliest date for reports and recordings, YYYY-MM-DD (Zoom keeps 6 months).",
     )] = None,
+    destination: Annotated[str | None, typer.Option(
+        help="Where to load: duckdb, postgres, filesystem, delta, snowflake, bigquery, "
+             "redshift, panoply or synapse [env ZOOMSYNC_DESTINATION; default duckdb]; "
+             "credentials: docs/destinations.md.",
+    )] = None,
     duckdb_path: Annotated[Path | None, typer.Option(
         help="DuckDB file to load into [env ZOOMSYNC_DUCKDB_PATH; default zoomsync.duckdb].",
     )] = None,
@@ -90,11 +95,13 @@ def run(
 
     Credentials come from ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET.
     Example: zoomsync run --streams users,past_meetings,meeting_participants --start-date 2026-06-01
+    Example: ZOOMSYNC_POSTGRES_URL=postgresql://... zoomsync run --destination postgres
     """
     from zoomsync.config import load_settings
     from zoomsync.sync.runner import run as run_sync
 
-    settings = load_settings(duckdb_path=duckdb_path, plan=plan, budget=budget)
+    settings = load_settings(destination=destination, duckdb_path=duckdb_path, plan=plan,
+                             budget=budget)
     report = run_sync(settings, streams=_streams(streams),
                       start_date=_date(start_date, "--start-date"), observe=_progress)
     _finish(report, settings.plan, settings.budget, json_report)
@@ -126,22 +133,29 @@ def _finish(report: object, plan: str, budget: float, as_json: bool) -> None:
 def check(
     streams: Annotated[str | None, typer.Option(
         help="Comma-separated streams to check (default: every default stream).")] = None,
+    destination: Annotated[str | None, typer.Option(
+        help="Destination to check [env ZOOMSYNC_DESTINATION; default duckdb].")] = None,
     duckdb_path: Annotated[Path | None, typer.Option(help="DuckDB file to check.")] = None,
     plan: Annotated[str | None, typer.Option(help="pro or business [env ZOOMSYNC_PLAN].")] = None,
 ) -> None:
     """Check the credentials, each stream's scopes and plan, and the destination.
 
-    Example: zoomsync check --streams users,meeting_participants
+    The destination check connects, creates a throwaway dataset, writes two rows, reads
+    them back and drops the dataset.
+    Example: zoomsync check --streams users,meeting_participants --destination postgres
     """
     from rich.table import Table
 
     from zoomsync import check as checks
     from zoomsync.catalog import select
     from zoomsync.config import load_settings
+    from zoomsync.destinations import resolve
+    from zoomsync.destinations.probe import check_target
     from zoomsync.sync.runner import preflight
     from zoomsync.sync.source import client_from
 
-    settings = load_settings(duckdb_path=duckdb_path, plan=plan)
+    settings = load_settings(destination=destination, duckdb_path=duckdb_path, plan=plan)
+    target = resolve(settings)  # a bad destination setting fails before any Zoom call
     chosen = select(_streams(streams))
     with client_from(settings) as client:
         preflight(client, settings)
@@ -157,8 +171,8 @@ def check(
     Console().print(table)
     typer.echo("rate limits used for pacing (calls/s at 100%): " + ", ".join(
         f"{label} {rate / settings.budget:g}" for label, rate in limits.items()))
-    status = checks.check_duckdb(settings.duckdb_path)
-    typer.echo(f"destination duckdb {settings.duckdb_path}: {status}")
+    status = check_target(target)
+    typer.echo(f"destination {target.name} {target.label}: {status}")
     if status != "ok" or not all(r.ok for r in results):
         raise typer.Exit(1)
 
@@ -222,7 +236,7 @@ def demo(
     Example: zoomsync demo --duckdb-path /tmp/zoom.duckdb
     """
     from zoomsync.demo import run_demo
-    from zoomsync.sync.runner import duckdb_destination
+    from zoomsync.destinations.duckdb import duckdb_destination
 
     if plan not in ("pro", "business"):
         raise ConfigError(f"--plan {plan!r} is not a plan: use pro or business")

@@ -41,6 +41,35 @@ class Settings(BaseSettings):
     workers: int = Field(8, ge=1, le=64, description="Concurrent Zoom calls at most.")
     destination: str = "duckdb"
     duckdb_path: Path = Path("zoomsync.duckdb")
+    # Destinations other than DuckDB (docs/destinations.md). URLs carry passwords: SecretStr.
+    postgres_url: SecretStr | None = None
+    bucket_url: str | None = None
+    snowflake_url: SecretStr | None = None
+    bigquery_project: str | None = None
+    bigquery_location: str | None = None
+    redshift_url: SecretStr | None = None
+    redshift_iam_role: str | None = None
+    panoply_url: SecretStr | None = None
+    # Cloud credentials under the clouds' own variable names, so what the AWS, Azure and
+    # Google tools already use works unchanged (and a .env file may hold them too).
+    aws_access_key_id: str | None = Field(None, validation_alias=_env("AWS_ACCESS_KEY_ID"))
+    aws_secret_access_key: SecretStr | None = Field(
+        None, validation_alias=_env("AWS_SECRET_ACCESS_KEY"))
+    aws_session_token: SecretStr | None = Field(None, validation_alias=_env("AWS_SESSION_TOKEN"))
+    aws_region: str | None = Field(None, validation_alias=AliasChoices(
+        "AWS_REGION", "aws_region", "AWS_DEFAULT_REGION", "aws_default_region"))
+    aws_endpoint_url: str | None = Field(None, validation_alias=AliasChoices(
+        "AWS_ENDPOINT_URL_S3", "aws_endpoint_url_s3", "AWS_ENDPOINT_URL", "aws_endpoint_url"))
+    azure_storage_account_name: str | None = Field(
+        None, validation_alias=_env("AZURE_STORAGE_ACCOUNT_NAME"))
+    azure_storage_account_key: SecretStr | None = Field(
+        None, validation_alias=_env("AZURE_STORAGE_ACCOUNT_KEY"))
+    azure_storage_sas_token: SecretStr | None = Field(
+        None, validation_alias=_env("AZURE_STORAGE_SAS_TOKEN"))
+    azure_storage_connection_string: SecretStr | None = Field(
+        None, validation_alias=_env("AZURE_STORAGE_CONNECTION_STRING"))
+    google_credentials: Path | None = Field(
+        None, validation_alias=_env("GOOGLE_APPLICATION_CREDENTIALS"))
     dataset_name: str = "zoom"
     pipelines_dir: Path | None = None
     start_date: date | None = None

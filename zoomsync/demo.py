@@ -45,7 +45,7 @@ def run_demo(console: Console, *, duckdb_path: Path, plan: str = "business",
         settings = Settings(account_id=creds.account_id, client_id=creds.client_id,
                             client_secret=creds.client_secret, api_url=emu.api_url,
                             oauth_url=emu.oauth_url, plan=plan, budget=budget,
-                            duckdb_path=duckdb_path)
+                            destination="duckdb", duckdb_path=duckdb_path)
         started = time.monotonic()
         report = run(settings, observe=lambda r, c: Progress(r, c, console,
                                                              interactive=console.is_terminal))

@@ -68,8 +68,12 @@ def flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def warehouse(db: duckdb.DuckDBPyConnection, dataset: str, table: str) -> list[dict[str, Any]]:
     cursor = db.execute(f'select * from "{dataset}"."{table}"')
     names = [c[0] for c in cursor.description]
-    return [{n: scalar(v) for n, v in zip(names, row, strict=True) if not n.startswith("_dlt")}
-            for row in cursor.fetchall()]
+    return comparable(dict(zip(names, row, strict=True)) for row in cursor.fetchall())
+
+
+def comparable(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows read from any warehouse, without dlt's columns, in the truth's value forms."""
+    return [{n: scalar(v) for n, v in row.items() if not n.startswith("_dlt")} for row in rows]
 
 
 def truth_rows(emu: Emulator, table: str, key: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 
 from zoomsync.config import Settings
+from zoomsync.destinations import Target, resolve
+from zoomsync.destinations.probe import reach
 from zoomsync.errors import ConfigError, DestinationError, ZoomAPIError, ZoomSyncError
 from zoomsync.sync.report import RunReport
 from zoomsync.zoom import ZoomClient
@@ -41,28 +43,15 @@ def preflight(client: ZoomClient, settings: Settings) -> None:
         raise
 
 
-def duckdb_destination(path: Path) -> Any:
-    import dlt
-
-    path = path.expanduser().resolve()
-    if path.is_dir():
-        raise ConfigError(f"--duckdb-path {path} is a directory: give a file name such as "
-                          f"{path / 'zoomsync.duckdb'}")
-    parent = path.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise ConfigError(f"cannot write the DuckDB file {path}: {parent} is not a writable "
-                          "directory")
-    return dlt.destinations.duckdb(str(path))
-
-
-def pipeline_for(settings: Settings, destination: Any, identity: str) -> Any:
+def pipeline_for(settings: Settings, target: Target) -> Any:
     import dlt
 
     # One pipeline (and its local state) per destination, so two warehouses never share it.
-    name = "zoomsync_" + hashlib.sha256(identity.encode()).hexdigest()[:10]
+    name = "zoomsync_" + hashlib.sha256(target.where.encode()).hexdigest()[:10]
     pipelines_dir = settings.pipelines_dir or Path.home() / ".zoomsync" / "pipelines"
-    return dlt.pipeline(pipeline_name=name, destination=destination,
-                        dataset_name=settings.dataset_name, pipelines_dir=str(pipelines_dir),
+    return dlt.pipeline(pipeline_name=name, destination=target.destination,
+                        staging=target.staging, dataset_name=settings.dataset_name,
+                        pipelines_dir=str(pipelines_dir),
                         progress="log" if log.isEnabledFor(logging.DEBUG) else None)
 
 
@@ -84,26 +73,17 @@ def run(
     from zoomsync.sync.fanout import FanOut
     from zoomsync.sync.source import client_from, zoom_source
 
-    if settings.destination != "duckdb":
-        raise ConfigError(f"destination {settings.destination!r} is not available yet: use "
-                          "duckdb")
-    destination = duckdb_destination(settings.duckdb_path)
-    if settings.duckdb_path.stem == settings.dataset_name:
-        # DuckDB names the catalog after the file; a schema of the same name confuses its
-        # binder and dlt then cannot update the tables.
-        raise ConfigError(f"the DuckDB file {settings.duckdb_path.name} has the same name as the "
-                          f"dataset {settings.dataset_name!r}: rename the file or set "
-                          "ZOOMSYNC_DATASET_NAME")
+    target = resolve(settings)
     report = RunReport()
     own_client = client is None
     client = client or client_from(settings)
     fanout = FanOut(settings.workers)
     try:
+        pipeline = pipeline_for(settings, target)
+        reach(pipeline, target)
         preflight(client, settings)
         source = zoom_source(settings, client=client, streams=streams, start_date=start_date,
                              report=report, fanout=fanout)
-        pipeline = pipeline_for(settings, destination,
-                                f"duckdb:{settings.duckdb_path.expanduser().resolve()}")
         # dlt extracts parallelized resources on 5 threads by default; ours mostly wait on
         # discovery and on the paced fan-out, so give each stream a thread, or streams that
         # could use an idle rate label sit queued behind ones waiting for another.
@@ -111,7 +91,7 @@ def run(
         watcher = observe(report, client) if observe else nullcontext()
         try:
             with watcher:
-                pipeline.run(source, loader_file_format="parquet")
+                load(pipeline, target, target.adapt(source), report)
         except PipelineStepFailed as exc:
             cause = _zoomsync_cause(exc)
             if cause is not None:
@@ -128,6 +108,25 @@ def run(
         if own_client:
             client.close()
     return report
+
+
+def load(pipeline: Any, target: Target, source: Any, report: RunReport) -> None:
+    """Extract, normalize and load; for whole-table destinations, only a complete run."""
+    if not target.replaces_tables:
+        pipeline.run(source, loader_file_format=target.loader_file_format)
+        return
+    # Replacing a table with a stream that stopped or lost partitions would drop rows the
+    # destination holds from earlier runs; so extract first and load only when all finished.
+    pipeline.run()  # finish a load an earlier run left pending, as run(source) would
+    pipeline.extract(source, loader_file_format=target.loader_file_format)
+    if not report.ok:
+        pipeline.drop_pending_packages()
+        report.error = (f"nothing loaded: the {target.name} destination rewrites whole tables "
+                        "and some streams did not finish; run again, or leave them out with "
+                        "--streams")
+        return
+    pipeline.normalize()
+    pipeline.load()
 
 
 def _zoomsync_cause(exc: BaseException) -> ZoomSyncError | None:
