@@ -123,7 +123,7 @@ def section(stream: Stream, spec: StreamColumns) -> Iterator[str]:
     if stream.row_index:
         yield "- `row_index`: the row's position within its partition, in Zoom's order"
     if stream.windowed:
-        reach = (f"{stream.lookback_days} days" if stream.lookback_days
+        reach = (f"{stream.reach_days} days" if stream.reach_days
                  else "Zoom's 6-month report window")
         yield f"- Fetched in 30-day windows over the last {reach}"
     if stream.drop:

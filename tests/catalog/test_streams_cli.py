@@ -38,7 +38,8 @@ def test_streams_json_is_the_whole_catalog() -> None:
     users = entries[0]
     assert users == {
         "name": "users", "path": "/users", "label": "MEDIUM", "primary_key": ["id"],
-        "partition": "account", "parent_key": None, "list_key": "users", "plan": "pro",
+        "partition": "account", "parent_key": None, "list_key": "users",
+        "sync": "reconciled", "plan": "pro",
         "default": True, "scopes": ["user:read:admin"],
         "granular_scopes": ["user:read:list_users:admin"],
         "description": CATALOG["users"].description,

@@ -1,5 +1,6 @@
 """Read what a sync left in a destination, with the destination's own tools rather than
-zoomsync's or dlt's code: psycopg2 for PostgreSQL, pyarrow for Parquet, deltalake for Delta.
+zoomsync's or dlt's code: duckdb for DuckDB, psycopg2 for PostgreSQL, pyarrow for Parquet,
+deltalake for Delta.
 """
 
 from __future__ import annotations
@@ -17,6 +18,25 @@ class Reader:
 
     tables: Callable[[], list[str]]
     rows: Callable[[str], Rows]
+
+
+def duckdb(path: str, dataset: str) -> Reader:
+    """A DuckDB file, opened read-only for each read (a sync may hold it in between)."""
+    import duckdb as engine
+
+    def tables() -> list[str]:
+        with engine.connect(path, read_only=True) as con:
+            return sorted(r[0] for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = ? "
+                "and table_name not like '\\_dlt%' escape '\\'", [dataset]).fetchall())
+
+    def rows(table: str) -> Rows:
+        with engine.connect(path, read_only=True) as con:
+            cursor = con.execute(f'select * from "{dataset}"."{table}"')
+            names = [c[0] for c in cursor.description]
+            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+    return Reader(tables, rows)
 
 
 def postgres(url: str, dataset: str) -> Reader:

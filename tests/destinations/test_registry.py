@@ -54,7 +54,7 @@ def test_every_name_has_a_builder_and_duckdb_is_the_default(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(("values", "expected"), [
     ({"destination": "oracle"}, "unknown destination 'oracle': use one of duckdb, postgres"),
-    ({"destination": "synapse"}, "synapse destination is not yet available"),
+    ({"destination": "synapse"}, "ZOOMSYNC_SYNAPSE_SERVER is not set: give it, e.g."),
     ({"destination": "postgres"}, "ZOOMSYNC_POSTGRES_URL is not set: give it, e.g."),
     ({"destination": "postgres", "postgres_url": "postgresql://loader@db/analytics"},
      "ZOOMSYNC_POSTGRES_URL has no password"),

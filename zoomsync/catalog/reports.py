@@ -9,8 +9,9 @@ STREAMS = (
         name="recordings", path="/users/{userId}/recordings", label="MEDIUM",
         primary_key=("uuid",), partition="users", list_key="meetings", page_size=300,
         # Recordings outlive the 6-month report window (they stay until deleted), and the
-        # list takes one month per call: walk back 13 months.
-        windowed=True, lookback_days=395, scopes=("recording:read:admin",),
+        # list takes one month per call: walk back 13 months. Transcripts and summaries
+        # arrive days late: re-read 29 days, one window (simstudioai/sim uses 30 days).
+        windowed=True, reach_days=395, lookback_days=29, scopes=("recording:read:admin",),
         granular_scopes=("cloud_recording:read:list_user_recordings:admin",),
         drop=("recording_play_passcode", "password"),
         description="Cloud recordings per meeting instance; their files land in the child "

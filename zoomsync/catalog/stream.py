@@ -30,6 +30,15 @@ Partition = Literal[
     "windows",            # 30-day windows within the report window
 ]
 
+# How a stream stays current from run to run (docs/incremental.md):
+# - "reconciled": a list or definition with no change filter at Zoom; refreshed, compared
+#   with the row hashes kept in state, only changed rows loaded, vanished rows marked deleted;
+# - "children": rows of one ended meeting or webinar instance; fetched when the instance
+#   first appears and again while it is inside the look-back (late-arriving data);
+# - "windowed": date windows; from the bookmark minus the look-back to today.
+SyncMode = Literal["reconciled", "children", "windowed"]
+INSTANCE_PARTITIONS = ("meeting_instances", "webinar_instances")
+
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -56,7 +65,10 @@ class Stream:
     page_size: int | None = None  # None: the endpoint is not paginated
     page_number: bool = False  # legacy page_number paging (no next_page_token)
     windowed: bool = False  # one call per 30-day window (from/to) within the report window
-    lookback_days: int | None = None  # how far back windows reach; None: Zoom's 6-month reports
+    reach_days: int | None = None  # how far back windows reach; None: Zoom's 6-month reports
+    sync: SyncMode | None = None  # None: from the partition (instances: children, dates: windowed)
+    lookback_days: int | None = None  # re-read this far back; None: ZOOMSYNC_LOOKBACK_DAYS
+    reconcile_hours: float | None = None  # full compare this often; None: ZOOMSYNC_RECONCILE_HOURS
     row_index: bool = False  # no natural key: number rows within their partition
     scopes: tuple[str, ...] = ()
     granular_scopes: tuple[str, ...] = ()
@@ -74,3 +86,16 @@ class Stream:
         if self.partition not in ("account", "months", "windows") and "{" not in self.path:
             raise ValueError(f"stream {self.name}: partition {self.partition} needs a "
                              "{placeholder} in its path")
+        if self.sync is None:
+            derived: SyncMode = ("children" if self.partition in INSTANCE_PARTITIONS else
+                                 "windowed" if self.windowed or self.partition in (
+                                     "months", "windows") else "reconciled")
+            object.__setattr__(self, "sync", derived)  # frozen: set once, here
+        if self.sync == "children" and self.partition not in INSTANCE_PARTITIONS:
+            raise ValueError(f"stream {self.name}: children streams fan out over instances")
+
+    @property
+    def mode(self) -> SyncMode:
+        """`sync`, typed as always set (it is, after __post_init__)."""
+        assert self.sync is not None
+        return self.sync

@@ -24,8 +24,9 @@ __all__ = ["BUILDERS", "NAMES", "Target", "resolve"]
 
 
 def _synapse(settings: Settings) -> Target:
-    raise ConfigError("the synapse destination is not yet available: it is being built "
-                      "(docs/destinations/synapse.md); use another destination for now")
+    from zoomsync.destinations.synapse.target import synapse_target
+
+    return synapse_target(settings)
 
 
 BUILDERS: dict[str, Callable[[Settings], Target]] = {

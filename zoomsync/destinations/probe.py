@@ -55,6 +55,8 @@ def reach(pipeline: Any, target: Target) -> None:
             if url and urlsplit(url).scheme not in ("", "file"):
                 # The bucket or container must exist: dlt creates folders, not buckets.
                 client.fs_client.ls(urlsplit(url).netloc, detail=False)
+            if hasattr(client, "check_staging"):  # Synapse: its staging container
+                client.check_staging()
     except Exception as exc:
         raise DestinationError(f"cannot reach the {target.name} destination {target.label}: "
                                f"{_first_line(exc)}") from None

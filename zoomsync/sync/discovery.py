@@ -8,10 +8,18 @@ This is where the data loss of existing connectors is avoided:
   `/past_meetings/{id}/instances` for every meeting id (every occurrence of a recurring
   meeting, up to 15 months back): a numeric id alone would give only the latest instance.
 Every list is computed once per run and shared by the streams that need it.
+
+Incremental runs (docs/incremental.md) ask for less: instances that ended since a day
+(the history report by end time, account-wide), definitions whose list row changed, which
+vanished from their list, or which had a new instance, and every known one only when the
+stream is due for a full compare. What was known is read from a snapshot of the streams'
+state taken when the first resource starts (`attach`). Subclass to restrict the lists to
+given ids (the webhook applier's targeted refresh).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -19,30 +27,63 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from zoomsync.errors import SkippableAPIError
+from zoomsync.sync import windows as dates
 from zoomsync.sync.fanout import FanOut
+from zoomsync.sync.incremental import Policy
 from zoomsync.sync.report import RunReport
+from zoomsync.sync.state import Tracker, row_hash
 from zoomsync.zoom.client import ZoomClient, path_for
 
 log = logging.getLogger("zoomsync.sync")
 
 REPORT_DAYS = 183  # Zoom's reports reach back six months
-WINDOW_DAYS = 30  # and take at most a month per request
 RECURRING_TYPES = {3, 4, 8}  # recurring without/with fixed time, PMI
+UNLISTED = "unlisted"  # the version of a definition no user's list shows (expired, PMI)
+DEFINITIONS = {"meeting": "meetings", "webinar": "webinars"}
 
 
 class Discovery:
     """Memoised partition lists for one run. Safe to call from several threads."""
 
     def __init__(self, client: ZoomClient, fanout: FanOut, report: RunReport, *,
-                 start: date | None = None, now: datetime | None = None) -> None:
+                 start: date | None = None, now: datetime | None = None,
+                 policy: Policy | None = None) -> None:
         self.client = client
         self.fanout = fanout
         self.report = report
         self.now = now or datetime.now(UTC)
         self.requested_start = start
+        self.policy = policy or Policy()
+        self._prior: dict[str, dict[str, Any]] | None = None
+        self._gone: dict[str, set[str]] = {"meeting": set(), "webinar": set()}
         self._cache: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    # -- what earlier runs left ----------------------------------------------------------
+    def attach(self, resources_state: dict[str, Any], *, forget: tuple[str, ...] = ()) -> None:
+        """Snapshot every stream's state once, before any resource changes its own."""
+        with self._guard:
+            if self._prior is None:
+                self._prior = {name: copy.deepcopy(doc) for name, doc in
+                               resources_state.items() if name not in forget}
+
+    def prior(self, stream: str) -> Tracker:
+        """The stream's state as the run found it (empty when not incremental)."""
+        return Tracker(copy.deepcopy((self._prior or {}).get(stream, {})))
+
+    def since(self, stream: str, lookback_days: int) -> date | None:
+        """The first day the stream reads this run; None: everything (no bookmark)."""
+        return dates.since(self.prior(stream).bookmark, lookback_days)
+
+    def due(self, stream: str, hours: float) -> bool:
+        """True when the stream compares every partition this run (or never did)."""
+        done = self.prior(stream).reconciled_at
+        return done is None or (self.now - done).total_seconds() >= hours * 3600
+
+    def gone(self, kind: str) -> set[str]:
+        """Definition ids Zoom answered 404 for this run: deleted (or ended instant ones)."""
+        return set(self._gone[kind])
 
     def _memo(self, key: str, compute: Callable[[], Any]) -> Any:
         with self._guard:
@@ -58,25 +99,16 @@ class Discovery:
         earliest = self.now.date() - timedelta(days=days - 1)
         return max(self.requested_start or earliest, earliest)
 
-    def windows(self, days: int = REPORT_DAYS) -> list[tuple[str, str]]:
-        """Windows of at most 30 days covering [start, today], oldest first."""
-        out = []
-        day = self.start(days)
-        today = self.now.date()
-        while day <= today:
-            end = min(day + timedelta(days=WINDOW_DAYS - 1), today)
-            out.append((day.isoformat(), end.isoformat()))
-            day = end + timedelta(days=1)
-        return out
+    def windows(self, days: int = REPORT_DAYS, since: date | None = None
+                ) -> list[tuple[str, str]]:
+        """Windows of at most 30 days covering [start or since, today], oldest first."""
+        first = self.start(days)
+        return dates.windows(max(first, since) if since else first, self.now.date())
 
-    def months(self) -> list[tuple[int, int]]:
-        """(year, month) of every month touching [start, today], oldest first."""
-        out: list[tuple[int, int]] = []
-        day = self.start().replace(day=1)
-        while day <= self.now.date():
-            out.append((day.year, day.month))
-            day = (day + timedelta(days=32)).replace(day=1)
-        return out
+    def months(self, since: date | None = None) -> list[tuple[int, int]]:
+        """(year, month) of every month touching [start or since, today], oldest first."""
+        first = self.start()
+        return dates.months(max(first, since) if since else first, self.now.date())
 
     # -- users and groups ----------------------------------------------------------------
     def users(self) -> list[dict[str, Any]]:
@@ -90,13 +122,27 @@ class Discovery:
                                              key=lambda u: u.get("id") or u.get("email")))
         # The list shows a subset of each profile (no account_id, job_title, phone numbers,
         # ...) and no id at all for pending users: read every full profile (a Light call),
-        # by email where the id is missing.
-        for user, future in self.fanout.map(self._profile, rows):
+        # by email where the id is missing. Incrementally, only for users whose list row
+        # changed, unless the users stream is due for a full compare.
+        versions = self.prior("users").versions()
+        every = not versions or self.due("users", self.policy.reconcile_hours_for("users"))
+        for user in rows:
+            user["_list_version"] = row_hash(user)
+        stale = [u for u in rows if every or not u.get("id")
+                 or versions.get(str(u["id"])) != u["_list_version"]]
+        for user, future in self.fanout.map(self._profile, stale):
             try:
                 user.update(future.result())
+                user["_profiled"] = True
             except SkippableAPIError as exc:
                 self.report.skip("users", user.get("id") or user.get("email", "?"), exc)
         return [u for u in rows if u.get("id")]
+
+    def user_version(self, uid: str) -> str | None:
+        """The user's list row hash: what their settings were last fetched for."""
+        versions = self._memo("user_versions", lambda: {
+            str(u["id"]): u["_list_version"] for u in self.users()})
+        return versions.get(uid)
 
     def _profile(self, user: dict[str, Any]) -> dict[str, Any]:
         key = user.get("id") or user["email"]
@@ -115,19 +161,28 @@ class Discovery:
         """The account's meetings and webinars that happened, from the history report."""
         return self._memo("history", self._history)
 
-    def _history(self) -> list[dict[str, Any]]:
+    def _history(self, since: date | None = None) -> list[dict[str, Any]]:
+        # Incrementally by end time: an instance appears once it has ended, whenever it began.
+        by = "end_time" if since else "start_time"
         rows: list[dict[str, Any]] = []
-        for (start, end), future in self.fanout.map(self._history_window, self.windows()):
+        for (start, end), future in self.fanout.map(lambda w: self._history_window(w, by),
+                                                    self.windows(since=since)):
             try:
                 rows.extend(future.result())
             except SkippableAPIError as exc:
                 self.report.skip("history", f"{start}..{end}", exc)
         return rows
 
-    def _history_window(self, window: tuple[str, str]) -> list[dict[str, Any]]:
+    def history_since(self, since: date) -> list[dict[str, Any]]:
+        """Meetings and webinars that ended on or after `since` (history report)."""
+        return self._memo(f"history:{since}", lambda: self._history(since))
+
+    def _history_window(self, window: tuple[str, str], by: str = "start_time"
+                        ) -> list[dict[str, Any]]:
         start, end = window
         return list(self.client.paginate(
-            "/report/history_meetings", {"from": start, "to": end, "meeting_type": "all"},
+            "/report/history_meetings", {"from": start, "to": end, "meeting_type": "all",
+                                         "date_type": by},
             label="HEAVY", list_key="history_meetings", page_size=300,
             key=lambda r: r.get("meeting_uuid")))
 
@@ -160,8 +215,10 @@ class Discovery:
                 self.report.skip(template, uid, exc)
         return rows
 
-    def meeting_instances(self) -> list[str]:
-        """UUIDs of every ended meeting instance we can reach, sorted."""
+    def meeting_instances(self, since: date | None = None) -> list[str]:
+        """UUIDs of every ended meeting instance we can reach (since a day: that ended since)."""
+        if since is not None:
+            return self._ended_since("Meeting", since)
         return self._memo("meeting_instances", lambda: self._instances(
             "meeting", "/past_meetings/{meetingId}/instances", "meetings", "MEDIUM",
             {int(m["id"]) for m in self.scheduled_meetings()}))
@@ -170,9 +227,10 @@ class Discovery:
         """GET /past_meetings/{uuid}, memoised (it is also the `past_meetings` row)."""
         return self.past_meetings().get(uuid)
 
-    def past_meetings(self) -> dict[str, dict[str, Any]]:
-        return self._memo("past_meetings", lambda: self._details(
-            "past_meetings", "/past_meetings/{meetingId}", "LIGHT", self.meeting_instances()))
+    def past_meetings(self, since: date | None = None) -> dict[str, dict[str, Any]]:
+        return self._memo(f"past_meetings:{since}", lambda: self._details(
+            "past_meetings", "/past_meetings/{meetingId}", "LIGHT",
+            self.meeting_instances(since)))
 
     def meeting_ids(self) -> list[int]:
         """Every meeting definition id: scheduled ones and those seen in instances.
@@ -187,30 +245,78 @@ class Discovery:
 
     def meetings(self) -> dict[str, dict[str, Any]]:
         return self._memo("meetings", lambda: self._details(
-            "meetings", "/meetings/{meetingId}", "LIGHT", [str(i) for i in self.meeting_ids()]))
+            "meetings", "/meetings/{meetingId}", "LIGHT", self.definition_ids("meeting")))
 
     def meetings_with_registration(self) -> list[str]:
         return [k for k, m in self.meetings().items() if _registration(m)]
 
     # -- webinars ------------------------------------------------------------------------
+    def listed_webinars(self) -> list[dict[str, Any]]:
+        return self._memo("listed_webinars", lambda: self._per_user(
+            "/users/{userId}/webinars", {}, "webinars", "MEDIUM", paging="page_number"))
+
     def webinar_ids(self) -> list[int]:
-        def compute() -> list[int]:
-            listed = self._per_user("/users/{userId}/webinars", {}, "webinars", "MEDIUM",
-                                    paging="page_number")
-            return sorted({int(w["id"]) for w in listed} | self._history_ids("Webinar"))
-        return self._memo("webinar_ids", compute)
+        return self._memo("webinar_ids", lambda: sorted(
+            {int(w["id"]) for w in self.listed_webinars()} | self._history_ids("Webinar")))
 
     def webinars(self) -> dict[str, dict[str, Any]]:
         return self._memo("webinars", lambda: self._details(
-            "webinars", "/webinars/{webinarId}", "LIGHT", [str(i) for i in self.webinar_ids()]))
+            "webinars", "/webinars/{webinarId}", "LIGHT", self.definition_ids("webinar")))
 
     def webinars_with_registration(self) -> list[str]:
         return [k for k, w in self.webinars().items() if _registration(w)]
 
-    def webinar_instances(self) -> list[str]:
+    def webinar_instances(self, since: date | None = None) -> list[str]:
+        if since is not None:
+            return self._ended_since("Webinar", since)
         return self._memo("webinar_instances", lambda: self._instances(
             "webinar", "/past_webinars/{webinarId}/instances", "webinars", "LIGHT",
             set(self.webinar_ids())))
+
+    # -- incremental: what changed since the last run ------------------------------------
+    def _ended_since(self, noun: str, since: date) -> list[str]:
+        return sorted({r["meeting_uuid"] for r in self.history_since(since)
+                       if r.get("type") == noun and r.get("meeting_uuid")})
+
+    def listed(self, kind: str) -> dict[str, str]:
+        """Definition id -> hash of its row in the users' lists (scheduled, unexpired)."""
+        def compute() -> dict[str, str]:
+            rows = self.scheduled_meetings() if kind == "meeting" else self.listed_webinars()
+            return {str(r["id"]): row_hash(r) for r in rows}
+        return self._memo(f"listed:{kind}", compute)
+
+    def definition_version(self, kind: str, key: str) -> str:
+        """Its list row's hash; for one no list shows, `unlisted:` and its host's id, so a
+        deleted host's expired meetings and PMI are checked again."""
+        if key in self.listed(kind):
+            return self.listed(kind)[key]
+        details = self.meetings() if kind == "meeting" else self.webinars()
+        return f"{UNLISTED}:{(details.get(key) or {}).get('host_id', '')}"
+
+    def definition_ids(self, kind: str) -> list[str]:
+        """Definitions whose details this run reads: every one on a first run; then those
+        new or changed in a list, gone from one, or with a newly ended instance, and every
+        known one when the stream is due for a full compare."""
+        name = DEFINITIONS[kind]
+        return self._memo(f"definition_ids:{kind}", lambda: self._definition_ids(kind, name))
+
+    def _definition_ids(self, kind: str, name: str) -> list[str]:
+        prior = self.prior(name)
+        if prior.bookmark is None:
+            every = self.meeting_ids() if kind == "meeting" else self.webinar_ids()
+            return [str(i) for i in every]
+        listed = self.listed(kind)
+        ids = {i for i, h in listed.items() if prior.version(i) != h}
+        hosts = set(self.user_ids())
+        ids |= {i for i, v in prior.versions().items() if i not in listed and (
+            not v.startswith(UNLISTED) or v.partition(":")[2] not in hosts)}
+        since = self.since(name, self.policy.lookback_days_for(name))
+        noun = "Meeting" if kind == "meeting" else "Webinar"
+        ids |= {str(r["meeting_id"]) for r in self.history_since(since or self.start())
+                if r.get("type") == noun and r.get("meeting_id")}
+        if self.due(name, self.policy.reconcile_hours_for(name)):
+            ids |= set(listed) | set(prior.versions())
+        return sorted(ids, key=int)
 
     # -- shared machinery ----------------------------------------------------------------
     def _instances(self, kind: str, template: str, list_key: str, label: str,
@@ -243,11 +349,16 @@ class Discovery:
             try:
                 found[key] = future.result()
             except SkippableAPIError as exc:
+                if stream in ("meetings", "webinars") and exc.status == 404:
+                    # 3001: deleted, or an instant meeting Zoom forgot once it ended.
+                    self._gone[stream[:-1]].add(key)
+                    continue
                 self.report.skip(stream, key, exc)
         return dict(sorted(found.items()))
 
-    def partitions(self, name: str) -> Iterator[str]:
-        """The values a stream's `{placeholder}` takes for a partition name."""
+    def partitions(self, name: str, since: date | None = None) -> Iterator[str]:
+        """The values a stream's `{placeholder}` takes for a partition name (instances:
+        those that ended on or after `since`, when given)."""
         lists: dict[str, Callable[[], Any]] = {
             "users": self.user_ids,
             "groups": lambda: [g["id"] for g in self.groups()],
@@ -256,10 +367,10 @@ class Discovery:
             # Children need only the UUID: waiting for every instance's details (Light
             # calls) would leave the Medium budget idle meanwhile. An instance Zoom will
             # not serve yet answers 3001 on its children and is reported as skipped.
-            "meeting_instances": self.meeting_instances,
+            "meeting_instances": lambda: self.meeting_instances(since),
             "webinars": lambda: list(self.webinars()),
             "webinars_with_registration": self.webinars_with_registration,
-            "webinar_instances": self.webinar_instances,
+            "webinar_instances": lambda: self.webinar_instances(since),
         }
         yield from lists[name]()
 

@@ -36,6 +36,7 @@ class RunReport:
     stopped: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    deleted: dict[str, int] = field(default_factory=dict)  # rows marked deleted, per stream
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _planned: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
 
@@ -100,4 +101,5 @@ class RunReport:
                 "calls": {k: dict(v) for k, v in self.calls.items()},
                 "skipped": [asdict(s) for s in self.skipped], "stopped": dict(self.stopped),
                 "failed": dict(self.failed), "error": self.error,
+                "deleted": dict(self.deleted),
             }

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from zoomsync.config import Settings
 from zoomsync.destinations import Target, resolve
 from zoomsync.destinations.probe import reach
 from zoomsync.errors import ConfigError, DestinationError, ZoomAPIError, ZoomSyncError
+from zoomsync.sync.deletes import apply_pending
 from zoomsync.sync.report import RunReport
 from zoomsync.zoom import ZoomClient
 
@@ -43,16 +44,30 @@ def preflight(client: ZoomClient, settings: Settings) -> None:
         raise
 
 
+def pipeline_name(settings: Settings, target: Target) -> str:
+    """One pipeline (and its local state) per destination and configured account."""
+    digest = hashlib.sha256(target.where.encode()).hexdigest()[:10]
+    # An account from a config file (docs/accounts.md) gets its own state; the name-less
+    # single account keeps the name earlier versions gave its pipeline.
+    return f"zoomsync_{settings.account_name}_{digest}" if settings.account_name else (
+        f"zoomsync_{digest}")
+
+
+def pipelines_dir(settings: Settings) -> Path:
+    return settings.pipelines_dir or Path.home() / ".zoomsync" / "pipelines"
+
+
 def pipeline_for(settings: Settings, target: Target) -> Any:
     import dlt
 
-    # One pipeline (and its local state) per destination, so two warehouses never share it.
-    name = "zoomsync_" + hashlib.sha256(target.where.encode()).hexdigest()[:10]
-    pipelines_dir = settings.pipelines_dir or Path.home() / ".zoomsync" / "pipelines"
-    return dlt.pipeline(pipeline_name=name, destination=target.destination,
+    from zoomsync.shutdown import collector
+
+    # The collector tells the scheduler which step runs, so a signal never cuts a load.
+    return dlt.pipeline(pipeline_name=pipeline_name(settings, target),
+                        destination=target.destination,
                         staging=target.staging, dataset_name=settings.dataset_name,
-                        pipelines_dir=str(pipelines_dir),
-                        progress="log" if log.isEnabledFor(logging.DEBUG) else None)
+                        pipelines_dir=str(pipelines_dir(settings)),
+                        progress=collector(log.isEnabledFor(logging.DEBUG)))
 
 
 def run(
@@ -62,11 +77,15 @@ def run(
     start_date: date | None = None,
     client: ZoomClient | None = None,
     observe: Callable[[RunReport, ZoomClient], AbstractContextManager[Any]] | None = None,
+    full_refresh: list[str] | None = None,
+    now: datetime | None = None,
 ) -> RunReport:
     """Sync the selected streams into the configured destination and report on it.
 
     `observe(report, client)` may return a context manager that watches the run (the CLI's
-    progress display); it is entered around extraction and loading.
+    progress display); it is entered around extraction and loading. Streams load only
+    what changed since their state (docs/incremental.md); `full_refresh` names streams to
+    read in full again. `now` is the run's start (default: the clock).
     """
     from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -82,8 +101,11 @@ def run(
         pipeline = pipeline_for(settings, target)
         reach(pipeline, target)
         preflight(client, settings)
+        # Deletes a killed run found but did not mark yet (idempotent; state.py).
+        apply_pending(pipeline, target, _account_key(settings))
         source = zoom_source(settings, client=client, streams=streams, start_date=start_date,
-                             report=report, fanout=fanout)
+                             report=report, fanout=fanout, full_refresh=full_refresh, now=now,
+                             incremental=not target.replaces_tables)
         # dlt extracts parallelized resources on 5 threads by default; ours mostly wait on
         # discovery and on the paced fan-out, so give each stream a thread, or streams that
         # could use an idle rate label sit queued behind ones waiting for another.
@@ -93,10 +115,11 @@ def run(
             with watcher:
                 load(pipeline, target, target.adapt(source), report)
         except PipelineStepFailed as exc:
-            cause = _zoomsync_cause(exc)
+            cause = zoomsync_cause(exc)
             if cause is not None:
                 raise cause from None
             raise DestinationError(f"the {exc.step} step failed: {_first_line(exc)}") from None
+        report.deleted = apply_pending(pipeline, target, _account_key(settings))
         trace = pipeline.last_trace
         if trace is not None and trace.last_normalize_info is not None:
             report.rows = {t: n for t, n in trace.last_normalize_info.row_counts.items()
@@ -112,6 +135,12 @@ def run(
 
 def load(pipeline: Any, target: Target, source: Any, report: RunReport) -> None:
     """Extract, normalize and load; for whole-table destinations, only a complete run."""
+    from zoomsync.destinations.fastload import faster_table_chains
+    from zoomsync.sync.resume import forget_unnoted_copies
+
+    faster_table_chains()  # dlt's per-load table bookkeeping, without its deep copies
+    # A load a killed run left half done is resumed first; make that safe (resume.py).
+    forget_unnoted_copies(pipeline)
     if not target.replaces_tables:
         pipeline.run(source, loader_file_format=target.loader_file_format)
         return
@@ -129,7 +158,15 @@ def load(pipeline: Any, target: Target, source: Any, report: RunReport) -> None:
     pipeline.load()
 
 
-def _zoomsync_cause(exc: BaseException) -> ZoomSyncError | None:
+def _account_key(settings: Settings) -> str | None:
+    """The `account_id` key column's value, when accounts share the tables."""
+    from zoomsync.sync.source import account_column
+
+    return settings.account_id if account_column(settings) else None
+
+
+def zoomsync_cause(exc: BaseException) -> ZoomSyncError | None:
+    """Our own error inside dlt's PipelineStepFailed wrapper (and its causes), if any."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:

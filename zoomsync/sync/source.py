@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -27,25 +27,19 @@ from zoomsync.config import Settings
 from zoomsync.errors import (
     DailyLimitError,
     EntitlementError,
-    RetryableAPIError,
     ScopeError,
-    SkippableAPIError,
 )
+from zoomsync.sync.deletes import DELETED_AT
 from zoomsync.sync.discovery import REPORT_DAYS, Discovery
 from zoomsync.sync.fanout import FanOut
+from zoomsync.sync.incremental import Policy, StreamRun
 from zoomsync.sync.report import RunReport
+from zoomsync.sync.state import Tracker
 from zoomsync.zoom import Pacer, ZoomClient, ZoomCredentials, path_for
 
 log = logging.getLogger("zoomsync.sync")
 
 NUMERIC_PARENTS = {"meeting_id", "webinar_id"}
-# Streams whose rows are the detail objects discovery fetched anyway: no second call.
-DISCOVERED: dict[str, Callable[[Discovery], Any]] = {
-    "users": lambda d: d.users(),
-    "meetings": lambda d: d.meetings().values(),
-    "past_meetings": lambda d: d.past_meetings().values(),
-    "webinars": lambda d: d.webinars().values(),
-}
 
 
 @dataclass
@@ -57,6 +51,21 @@ class Context:
     discovery: Discovery
     report: RunReport
     account_id: str
+    account_column: bool = False  # several accounts share the tables (docs/accounts.md)
+    incremental: bool = True  # False: read and load everything, keep no state
+    full_refresh: tuple[str, ...] = ()  # streams whose state is cleared first
+
+
+def account_column(settings: Settings) -> bool:
+    """Whether rows carry `account_id`: configured accounts loaded into shared tables."""
+    return bool(settings.account_name) and settings.accounts_layout == "column"
+
+
+def key_columns(stream: Stream, with_account: bool) -> list[str]:
+    """The table's primary key; `account_id` leads it when accounts share the tables."""
+    if not with_account:
+        return list(stream.primary_key)
+    return ["account_id", *(k for k in stream.primary_key if k != "account_id")]
 
 
 def client_from(settings: Settings) -> ZoomClient:
@@ -74,12 +83,20 @@ def zoom_source(
     start_date: date | None = None,
     report: RunReport | None = None,
     fanout: FanOut | None = None,
+    discovery: Discovery | None = None,
+    full_refresh: list[str] | None = None,
+    incremental: bool = True,
+    now: datetime | None = None,
 ) -> DltSource:
     """A dlt source with one resource per selected stream (every default stream if None).
 
     Pass `settings` (credentials, API URLs, plan and budget) or a ready `client`.
     `report` collects skipped partitions, stopped streams and row counts. `fanout` is the
     thread pool for concurrent calls; pass one to close it when the run is over.
+    Each stream loads only what changed since the state dlt keeps for it
+    (docs/incremental.md); `full_refresh` names streams to read in full again, and
+    `incremental=False` reads everything and keeps no state (destinations that rewrite
+    whole tables). `now` is the run's start (default: the clock), the bookmarks' ceiling.
     """
     settings = settings or Settings()
     chosen = select(streams)
@@ -88,9 +105,14 @@ def zoom_source(
     report.streams = [s.name for s in chosen]
     fanout = fanout or FanOut(settings.workers)
     ctx = Context(client=client, fanout=fanout, report=report,
-                  discovery=Discovery(client, fanout, report,
-                                      start=start_date or settings.start_date),
-                  account_id=settings.account_id or "me")
+                  # A ready `discovery` restricts the partitions (the webhook applier's).
+                  discovery=discovery or Discovery(client, fanout, report,
+                                                   start=start_date or settings.start_date,
+                                                   now=now,
+                                                   policy=Policy.from_settings(settings)),
+                  account_id=settings.account_id or "me",
+                  account_column=account_column(settings), incremental=incremental,
+                  full_refresh=tuple(full_refresh or ()))
     resources = [_resource(s, ctx) for s in chosen]
 
     @dlt.source(name="zoom", root_key=True)
@@ -104,10 +126,21 @@ def _resource(stream: Stream, ctx: Context) -> Any:
     from zoomsync.catalog.columns import columns, nested_hints
 
     hints = columns(stream.name)
+    if ctx.account_column:
+        # Zoom's own `account_id` (users, recordings) holds the same value: the account's id.
+        hints = {**hints, "account_id": {"name": "account_id", "data_type": "text",
+                                         "nullable": False}}
+    # Every table has the column, so marking a row deleted (deletes.py) never alters one.
+    hints = {**hints, DELETED_AT: {"name": DELETED_AT, "data_type": "timestamp",
+                                   "nullable": True}}
 
     def rows() -> Iterator[list[dict[str, Any]]]:
         try:
-            yield from _rows(stream, ctx, hints)
+            for batch in _rows(stream, ctx, hints):
+                if ctx.account_column:
+                    for row in batch:
+                        row["account_id"] = ctx.account_id
+                yield batch
         except (EntitlementError, ScopeError, DailyLimitError) as exc:
             # Stop this stream only; the others still load, and the run reports partial.
             ctx.report.stop(stream.name, str(exc))
@@ -115,47 +148,28 @@ def _resource(stream: Stream, ctx: Context) -> Any:
 
     return dlt.resource(
         rows, name=stream.name, table_name=stream.name, write_disposition="merge",
-        primary_key=list(stream.primary_key), columns=hints,
+        primary_key=key_columns(stream, ctx.account_column), columns=hints,
         nested_hints=nested_hints(stream.name) or None, parallelized=True,
     )
 
 
 def _rows(stream: Stream, ctx: Context, hints: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-    prepare = _preparer(stream, hints)
-    if stream.name in DISCOVERED:
-        batch = [prepare(dict(r), None, i) for i, r in enumerate(DISCOVERED[stream.name](
-            ctx.discovery))]
-        ctx.report.count(stream.name, len(batch))
-        yield batch
-        return
-    values: list[Any]
-    if stream.partition == "account":
-        values = [None]
-    elif stream.partition == "months":
-        values = ctx.discovery.months()
-    elif stream.partition == "windows":
-        values = ctx.discovery.windows()
-    else:
-        values = list(ctx.discovery.partitions(stream.partition))
-    ctx.report.plan(stream.name, len(values))
-    for value, future in ctx.fanout.map(lambda v: _fetch(stream, ctx, v), values):
-        ctx.report.advance(stream.name)
-        try:
-            fetched = future.result()
-        except SkippableAPIError as exc:
-            ctx.report.skip(stream.name, str(value), exc)
-            continue
-        except RetryableAPIError as exc:
-            ctx.report.fail(stream.name, f"{value}: {exc}")
-            continue
-        parent = ctx.account_id if stream.partition == "account" else value
-        batch = [prepare(r, parent, i) for i, r in enumerate(fetched)]
-        if batch:
-            ctx.report.count(stream.name, len(batch))
-            yield batch
+    doc: dict[str, Any] = {}  # not incremental: a throwaway state, so everything loads
+    if ctx.incremental:
+        # dlt commits this state in the load package of the rows it describes.
+        ctx.discovery.attach(dlt.current.source_state().get("resources", {}),
+                             forget=ctx.full_refresh)
+        doc = dlt.current.resource_state()
+        if stream.name in ctx.full_refresh:
+            doc.clear()
+    run = StreamRun(stream, ctx.discovery, Tracker(doc), fanout=ctx.fanout, report=ctx.report,
+                    prepare=_preparer(stream, hints), account_id=ctx.account_id,
+                    fetch=lambda value, since: _fetch(stream, ctx, value, since))
+    yield from run.rows()
 
 
-def _fetch(stream: Stream, ctx: Context, value: Any) -> list[dict[str, Any]]:
+def _fetch(stream: Stream, ctx: Context, value: Any, since: date | None = None
+           ) -> list[dict[str, Any]]:
     """Every record of one partition: all variants, windows and pages."""
     client, params = ctx.client, dict(stream.params)
     path = stream.path
@@ -168,7 +182,7 @@ def _fetch(stream: Stream, ctx: Context, value: Any) -> list[dict[str, Any]]:
         path = path_for(path, **{placeholder: value})
     windows: list[Any] = [None]
     if stream.windowed:
-        windows = ctx.discovery.windows(stream.lookback_days or REPORT_DAYS)
+        windows = ctx.discovery.windows(stream.reach_days or REPORT_DAYS, since)
     out: list[dict[str, Any]] = []
     for variant in stream.variants or ({},):
         for window in windows:

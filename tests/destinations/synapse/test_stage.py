@@ -27,15 +27,15 @@ def test_sas_reads_from_the_blob_endpoint() -> None:
     sql = copy(Storage("acct", "loads", SharedAccessSignature("?sv=1&sig=abc")))
     assert sql == (
         "COPY INTO [zoom_staging].[users__1767225600_000001]\n"
-        "FROM 'https://acct.blob.core.windows.net/loads/zoomsync/zoom/users/"
-        "1767225600.000001/*.parquet'\n"
+        "FROM 'https://acct.blob.core.windows.net/loads/zoomsync/zoom/1767225600.000001/"
+        "users/*.parquet'\n"
         "WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Shared Access Signature', "
         "SECRET = 'sv=1&sig=abc'), AUTO_CREATE_TABLE = 'OFF')")
 
 
 def test_managed_identity_reads_from_the_dfs_endpoint() -> None:
     sql = copy(Storage("acct", "loads", ManagedIdentity(), prefix=""))
-    assert "FROM 'https://acct.dfs.core.windows.net/loads/zoom/users/" in sql
+    assert "FROM 'https://acct.dfs.core.windows.net/loads/zoom/1767225600.000001/users/" in sql
     assert "CREDENTIAL = (IDENTITY = 'Managed Identity')" in sql
 
 
@@ -55,9 +55,9 @@ def test_named_files_and_other_clouds() -> None:
     storage = Storage("acct", "loads", ManagedIdentity(), endpoint="dfs",
                       suffix="core.chinacloudapi.cn")
     sql = copy(storage, ("part-0.parquet", "/part-1.parquet"))
-    assert ("FROM 'https://acct.dfs.core.chinacloudapi.cn/loads/zoomsync/zoom/users/"
-            "1767225600.000001/part-0.parquet', 'https://acct.dfs.core.chinacloudapi.cn/loads/"
-            "zoomsync/zoom/users/1767225600.000001/part-1.parquet'") in sql
+    assert ("FROM 'https://acct.dfs.core.chinacloudapi.cn/loads/zoomsync/zoom/1767225600.000001/"
+            "users/part-0.parquet', 'https://acct.dfs.core.chinacloudapi.cn/loads/"
+            "zoomsync/zoom/1767225600.000001/users/part-1.parquet'") in sql
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

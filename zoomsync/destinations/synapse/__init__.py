@@ -3,6 +3,11 @@
 Load design (research/synapse-loading.md §0): Parquet files staged in Blob Storage or ADLS
 Gen2 -> COPY INTO a per-load staging table -> one transaction per table family that deletes
 the replaced keys, inserts the newest row per key and writes a ledger row -> drop staging.
-This package holds the SQL and the order it runs in (`sql`, `plan`); the driver, the
-uploader and the dlt destination plug in around `plan.run_family`.
+
+    sql.py, plan.py        the T-SQL text (ddl, stage, merge, masking, retry) and its order
+    storage.py, upload.py  staged files: auth, SAS, Parquet rewrite for COPY, cleanup
+    driver.py              mssql-python / pyodbc connections, transient-error retries
+    sql_client.py          dlt's SqlClient over those connections
+    client.py, factory.py  the dlt job client and destination
+    target.py              Settings -> the destination (`--destination synapse`)
 """

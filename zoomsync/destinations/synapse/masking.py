@@ -77,3 +77,10 @@ def mask_statements(schema: str, tables: Mapping[str, Mapping[str, str]],
 def grant_unmask(principal: str) -> str:
     """For the set-up docs: who may read personal data in clear."""
     return f"GRANT UNMASK TO {quote(principal)}"
+
+
+def masked_columns(schema: str) -> str:
+    """(table, column) of every column of `schema` that already has a mask."""
+    return ("SELECT t.name, c.name FROM sys.masked_columns AS c "
+            "JOIN sys.tables AS t ON c.object_id = t.object_id "
+            f"WHERE SCHEMA_NAME(t.schema_id) = {literal(schema)}")

@@ -109,3 +109,26 @@ def publish(schema: str, staging_schema: str, load_id: str, *, root: str, key: S
                f"FROM (SELECT {keys} FROM {stg_root} GROUP BY {keys}) AS k")
     sql.append("COMMIT TRANSACTION")
     return sql
+
+
+def publish_all(schema: str, staging_schema: str, load_id: str, *, root: str,
+                staged: Mapping[str, Sequence[str]], replace: Sequence[str] = ()) -> list[str]:
+    """The transaction for a family without a key: append every staged row, or — for the
+    tables in `replace` (a replaced family: the root and every child) — delete all their
+    rows first. dlt's state table (`_dlt_pipeline_state`) is appended this way, so even
+    dlt's bookkeeping is loaded exactly once."""
+    if root not in staged:
+        raise ValueError(f"family {root}: the root table is not staged in load {load_id}")
+    sql = ["BEGIN TRANSACTION"]
+    sql.extend(f"DELETE FROM {table_ref(schema, t)}" for t in replace)
+    for table, columns in staged.items():
+        cols = ", ".join(quote(c) for c in columns)
+        stg = table_ref(staging_schema, staging_table(table, load_id))
+        sql.append(f"INSERT INTO {table_ref(schema, table)} ({cols}) SELECT {cols} FROM {stg}")
+    stg_root = table_ref(staging_schema, staging_table(root, load_id))
+    sql.append(f"INSERT INTO {table_ref(schema, LEDGER)} "
+               "([load_id], [table_family], [rows], [committed_at]) "
+               f"SELECT {literal(load_id)}, {literal(root)}, COUNT(*), SYSUTCDATETIME() "
+               f"FROM {stg_root}")
+    sql.append("COMMIT TRANSACTION")
+    return sql

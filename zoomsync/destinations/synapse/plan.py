@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from zoomsync.destinations.synapse.ddl import create_staging, drop_staging
-from zoomsync.destinations.synapse.merge import ledger_check, publish
+from zoomsync.destinations.synapse.merge import ledger_check, publish, publish_all
 from zoomsync.destinations.synapse.stage import Storage, copy_into
 from zoomsync.destinations.synapse.types import SqlColumn
 
 Execute = Callable[[str], Sequence[Sequence[Any]]]
 Outcome = Literal["loaded", "skipped"]
+Mode = Literal["merge", "append", "replace"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ class FamilyLoad:
 
     `children`: every child table of the family that exists in the destination (staged or
     not: their rows under replaced roots must go). `staged`: the tables with files in this
-    load, the root among them.
+    load, the root among them. `mode`: merge on `key` (dlt's merge), or — for a family
+    without a key — append, or replace the whole family.
     """
 
     schema: str
@@ -58,6 +60,7 @@ class FamilyLoad:
     key: tuple[str, ...]
     staged: tuple[StagedTable, ...]
     children: tuple[str, ...] = ()
+    mode: Mode = "merge"
 
     def check(self) -> str:
         return ledger_check(self.schema, self.load_id, self.root)
@@ -73,6 +76,11 @@ class FamilyLoad:
         return sql
 
     def publish(self) -> list[str]:
+        if self.mode != "merge":
+            replace = (self.root, *self.children) if self.mode == "replace" else ()
+            return publish_all(self.schema, self.staging_schema, self.load_id, root=self.root,
+                               staged={t.name: [c.name for c in t.columns] for t in self.staged},
+                               replace=replace)
         return publish(self.schema, self.staging_schema, self.load_id, root=self.root,
                        key=self.key, children=self.children,
                        staged={t.name: [c.name for c in t.columns] for t in self.staged})

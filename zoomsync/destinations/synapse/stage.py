@@ -112,9 +112,10 @@ class Storage:
                               "endpoint to 'blob' or 'auto'")
 
     def folder(self, schema: str, table: str, load_id: str) -> str:
-        """`<prefix>/<schema>/<table>/<load id>`: one folder per table and load, so a COPY
-        never picks up another load's files (COPY reads folders recursively)."""
-        parts = [p for p in (self.prefix.strip("/"), schema, table, check_load_id(load_id)) if p]
+        """`<prefix>/<schema>/<load id>/<table>`: one folder per table and load, so a COPY
+        never picks up another load's files (COPY reads folders recursively), and one
+        folder per load, deleted whole once the load committed."""
+        parts = [p for p in (self.prefix.strip("/"), schema, check_load_id(load_id), table) if p]
         return "/".join(parts)
 
     def url(self, path: str) -> str:

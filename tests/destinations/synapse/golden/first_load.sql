@@ -155,7 +155,7 @@ CREATE TABLE [zoom_staging].[users__1767225600_000001] (
 WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
 
 COPY INTO [zoom_staging].[users__1767225600_000001]
-FROM 'https://zoomsyncstage.blob.core.windows.net/loads/zoomsync/zoom/users/1767225600.000001/*.parquet'
+FROM 'https://zoomsyncstage.blob.core.windows.net/loads/zoomsync/zoom/1767225600.000001/users/*.parquet'
 WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Shared Access Signature', SECRET = 'sv=2024-11-04&sig=PLACEHOLDER'), AUTO_CREATE_TABLE = 'OFF');
 
 IF OBJECT_ID('[zoom_staging].[users__group_ids__1767225600_000001]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[users__group_ids__1767225600_000001];
@@ -171,7 +171,7 @@ CREATE TABLE [zoom_staging].[users__group_ids__1767225600_000001] (
 WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
 
 COPY INTO [zoom_staging].[users__group_ids__1767225600_000001]
-FROM 'https://zoomsyncstage.blob.core.windows.net/loads/zoomsync/zoom/users__group_ids/1767225600.000001/*.parquet'
+FROM 'https://zoomsyncstage.blob.core.windows.net/loads/zoomsync/zoom/1767225600.000001/users__group_ids/*.parquet'
 WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Shared Access Signature', SECRET = 'sv=2024-11-04&sig=PLACEHOLDER'), AUTO_CREATE_TABLE = 'OFF');
 
 IF OBJECT_ID('[zoom_staging].[users__phone_numbers__1767225600_000001]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[users__phone_numbers__1767225600_000001];
@@ -191,7 +191,7 @@ CREATE TABLE [zoom_staging].[users__phone_numbers__1767225600_000001] (
 WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
 
 COPY INTO [zoom_staging].[users__phone_numbers__1767225600_000001]
-FROM 'https://zoomsyncstage.blob.core.windows.net/loads/zoomsync/zoom/users__phone_numbers/1767225600.000001/*.parquet'
+FROM 'https://zoomsyncstage.blob.core.windows.net/loads/zoomsync/zoom/1767225600.000001/users__phone_numbers/*.parquet'
 WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Shared Access Signature', SECRET = 'sv=2024-11-04&sig=PLACEHOLDER'), AUTO_CREATE_TABLE = 'OFF');
 
 BEGIN TRANSACTION;
@@ -242,7 +242,7 @@ CREATE TABLE [zoom_staging].[meeting_participants__1767225600_000001] (
 WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
 
 COPY INTO [zoom_staging].[meeting_participants__1767225600_000001]
-FROM 'https://zoomsyncstage.blob.core.windows.net/loads/zoomsync/zoom/meeting_participants/1767225600.000001/part-0000.parquet', 'https://zoomsyncstage.blob.core.windows.net/loads/zoomsync/zoom/meeting_participants/1767225600.000001/part-0001.parquet'
+FROM 'https://zoomsyncstage.blob.core.windows.net/loads/zoomsync/zoom/1767225600.000001/meeting_participants/part-0000.parquet', 'https://zoomsyncstage.blob.core.windows.net/loads/zoomsync/zoom/1767225600.000001/meeting_participants/part-0001.parquet'
 WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Shared Access Signature', SECRET = 'sv=2024-11-04&sig=PLACEHOLDER'), AUTO_CREATE_TABLE = 'OFF');
 
 BEGIN TRANSACTION;

@@ -54,7 +54,7 @@ CREATE TABLE [zoom_staging].[users__1767229200_000002] (
 WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
 
 COPY INTO [zoom_staging].[users__1767229200_000002]
-FROM 'https://zoomsyncstage.dfs.core.windows.net/loads/zoomsync/zoom/users/1767229200.000002/*.parquet'
+FROM 'https://zoomsyncstage.dfs.core.windows.net/loads/zoomsync/zoom/1767229200.000002/users/*.parquet'
 WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Managed Identity'), AUTO_CREATE_TABLE = 'OFF');
 
 IF OBJECT_ID('[zoom_staging].[users__group_ids__1767229200_000002]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[users__group_ids__1767229200_000002];
@@ -70,7 +70,7 @@ CREATE TABLE [zoom_staging].[users__group_ids__1767229200_000002] (
 WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
 
 COPY INTO [zoom_staging].[users__group_ids__1767229200_000002]
-FROM 'https://zoomsyncstage.dfs.core.windows.net/loads/zoomsync/zoom/users__group_ids/1767229200.000002/*.parquet'
+FROM 'https://zoomsyncstage.dfs.core.windows.net/loads/zoomsync/zoom/1767229200.000002/users__group_ids/*.parquet'
 WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Managed Identity'), AUTO_CREATE_TABLE = 'OFF');
 
 IF OBJECT_ID('[zoom_staging].[users__phone_numbers__1767229200_000002]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[users__phone_numbers__1767229200_000002];
@@ -90,7 +90,7 @@ CREATE TABLE [zoom_staging].[users__phone_numbers__1767229200_000002] (
 WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
 
 COPY INTO [zoom_staging].[users__phone_numbers__1767229200_000002]
-FROM 'https://zoomsyncstage.dfs.core.windows.net/loads/zoomsync/zoom/users__phone_numbers/1767229200.000002/*.parquet'
+FROM 'https://zoomsyncstage.dfs.core.windows.net/loads/zoomsync/zoom/1767229200.000002/users__phone_numbers/*.parquet'
 WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Managed Identity'), AUTO_CREATE_TABLE = 'OFF');
 
 BEGIN TRANSACTION;

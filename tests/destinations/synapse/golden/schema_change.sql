@@ -70,7 +70,7 @@ CREATE TABLE [zoom_staging].[users__1767232800_000003] (
 WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
 
 COPY INTO [zoom_staging].[users__1767232800_000003]
-FROM 'https://zoomsyncstage.blob.core.windows.net/loads/zoomsync/zoom/users/1767232800.000003/*.parquet'
+FROM 'https://zoomsyncstage.blob.core.windows.net/loads/zoomsync/zoom/1767232800.000003/users/*.parquet'
 WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = '00000000-0000-0000-0000-000000000002@https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/oauth2/token', SECRET = 'PLACEHOLDER'), AUTO_CREATE_TABLE = 'OFF');
 
 IF OBJECT_ID('[zoom_staging].[users__phone_numbers__1767232800_000003]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[users__phone_numbers__1767232800_000003];
@@ -90,7 +90,7 @@ CREATE TABLE [zoom_staging].[users__phone_numbers__1767232800_000003] (
 WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
 
 COPY INTO [zoom_staging].[users__phone_numbers__1767232800_000003]
-FROM 'https://zoomsyncstage.blob.core.windows.net/loads/zoomsync/zoom/users__phone_numbers/1767232800.000003/*.parquet'
+FROM 'https://zoomsyncstage.blob.core.windows.net/loads/zoomsync/zoom/1767232800.000003/users__phone_numbers/*.parquet'
 WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = '00000000-0000-0000-0000-000000000002@https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/oauth2/token', SECRET = 'PLACEHOLDER'), AUTO_CREATE_TABLE = 'OFF');
 
 BEGIN TRANSACTION;

@@ -1,0 +1,278 @@
+"""Is zoomsync's load step close to the warehouse's own bulk path?
+
+The benchmark account (bench/pacing.py's defaults: 20 users x 2 meetings, ~8 people per
+instance) is extracted once from the emulator, fast (no rate limits: extraction is not
+what this measures) and normalized once to Parquet. Then, on the very same Parquet files:
+
+- zoomsync's load step (dlt's load with zoomsync's destination: staging copy, then the
+  merge into the tables) into a fresh DuckDB file and a fresh PostgreSQL schema;
+- the engine's own bulk path: DuckDB `CREATE TABLE ... AS SELECT * FROM read_parquet(...)`
+  per table (the file opened and closed on the clock, as zoomsync's load does), and
+  PostgreSQL's binary `COPY` through ADBC (`adbc_ingest`, which is
+  `COPY ... FROM STDIN (FORMAT binary)`) per table.
+
+Prints rows/s of each and the ratio zoomsync / engine (target >= 0.5). Never asserts.
+
+From the repository root:
+
+    .venv/bin/python -m bench.load                 # starts its own PostgreSQL if needed
+    .venv/bin/python -m bench.load --users 6       # a quick look
+    .venv/bin/python -m bench.load --no-postgres   # DuckDB only
+
+PostgreSQL: ZOOMSYNC_TEST_POSTGRES_URL if set; otherwise the script runs itself again
+under scripts/services.sh, which starts a throwaway server on 127.0.0.1 (and stops it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench._harness import EmulatorProcess, render_table
+from bench.pacing import DEFAULT_MEETINGS_PER_USER, DEFAULT_PARTICIPANTS_MEAN, DEFAULT_USERS
+from zoomsync.config import Settings
+from zoomsync.emulator.app import EmulatorConfig
+from zoomsync.emulator.dataset import DatasetConfig
+from zoomsync.emulator.oauth import DEFAULT_CREDENTIALS as CREDS
+
+TARGET_RATIO = 0.5  # zoomsync's load rows/s over the engine's bulk path: at least
+POSTGRES_URL = "ZOOMSYNC_TEST_POSTGRES_URL"  # as tests/services.py names it
+REPO = Path(__file__).resolve().parent.parent
+NO_LIMITS = {"LIGHT": 100_000, "MEDIUM": 100_000, "HEAVY": 100_000,
+             "RESOURCE_INTENSIVE": 100_000}
+PIPELINE = "zoomsync_bench_load"
+
+
+@dataclass
+class Measure:
+    destination: str
+    rows: int
+    tables: int
+    zoomsync_s: float
+    engine_s: float
+
+    @property
+    def ratio(self) -> float:
+        return self.engine_s / self.zoomsync_s if self.zoomsync_s else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not args.no_postgres and not os.environ.get(POSTGRES_URL):
+        return _under_services(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    with tempfile.TemporaryDirectory(prefix="zoomsync-bench-load-") as tmp:
+        results = bench(args, Path(tmp))
+    if args.json:
+        print(json.dumps([asdict(r) | {"ratio": r.ratio} for r in results], indent=2))
+    else:
+        print(render(results))
+    return 0
+
+
+def _under_services(argv: list[str]) -> int:
+    """Run again with scripts/services.sh's PostgreSQL (stopped when the shell exits)."""
+    print("ZOOMSYNC_TEST_POSTGRES_URL is not set: starting a throwaway PostgreSQL with "
+          "scripts/services.sh", file=sys.stderr)
+    script = 'source scripts/services.sh && "$0" -m bench.load "$@"'
+    return subprocess.call(["bash", "-c", script, sys.executable, *argv], cwd=REPO)
+
+
+def bench(args: argparse.Namespace, tmp: Path) -> list[Measure]:
+    url = None if args.no_postgres else os.environ[POSTGRES_URL]
+    extracted = extract(args, tmp / "extracted", url)
+    results = [load_duckdb(extracted, tmp / "duckdb")]
+    if not args.no_postgres:
+        assert url is not None
+        results.append(load_postgres(extracted, tmp / "postgres", url))
+    return results
+
+
+def extract(args: argparse.Namespace, where: Path, postgres_url: str | None) -> Path:
+    """The benchmark account, extracted once by zoomsync's source; the pipelines dir.
+
+    Extracted for PostgreSQL when it is measured: dlt fits the names to the destination
+    at extract, and PostgreSQL's 63-character names suit DuckDB too, not the reverse.
+    """
+    import dlt
+
+    from zoomsync.destinations import resolve
+    from zoomsync.sync.source import zoom_source
+    from zoomsync.zoom import Pacer, ZoomClient, ZoomCredentials
+
+    dataset = DatasetConfig(seed=args.seed, anchor=datetime.now(UTC).replace(microsecond=0),
+                            users=args.users, meetings_per_user=args.meetings_per_user,
+                            participants_mean=args.participants_mean)
+    config = EmulatorConfig(dataset=dataset, plan="business", limits=NO_LIMITS,
+                            daily_cap=10_000_000)
+    print(f"Extracting {args.users} users x {args.meetings_per_user} meetings "
+          f"(participants mean {args.participants_mean}) from the emulator…",
+          file=sys.stderr, flush=True)
+    where.mkdir(parents=True)
+    with EmulatorProcess(config) as emu:
+        settings = Settings(_env_file=None, account_id=CREDS.account_id,  # type: ignore[call-arg]
+                            client_id=CREDS.client_id, client_secret=CREDS.client_secret,
+                            api_url=emu.api_url, oauth_url=emu.oauth_url, plan="business",
+                            budget=1.0, duckdb_path=where / "unused.duckdb",
+                            destination="postgres" if postgres_url else "duckdb",
+                            postgres_url=postgres_url)
+        target = resolve(settings)
+        client = ZoomClient(ZoomCredentials(CREDS.account_id, CREDS.client_id,
+                                            CREDS.client_secret),
+                            api_url=emu.api_url, oauth_url=emu.oauth_url,
+                            pacer=Pacer(plan="business", budget=1.0, limits=NO_LIMITS))
+        with client:
+            pipeline = dlt.pipeline(pipeline_name=PIPELINE, destination=target.destination,
+                                    dataset_name="zoom", pipelines_dir=str(where))
+            source = target.adapt(zoom_source(settings, client=client))
+            pipeline.extract(source, loader_file_format=target.loader_file_format)
+    return where
+
+
+def _pipeline(extracted: Path, where: Path, target: Any) -> Any:
+    """A pipeline for `target` holding a copy of the one extracted package, normalized."""
+    import dlt
+
+    shutil.copytree(extracted, where / "pipelines")
+    pipeline = dlt.pipeline(pipeline_name=PIPELINE, destination=target.destination,
+                            dataset_name="zoom", pipelines_dir=str(where / "pipelines"))
+    pipeline.normalize()  # Parquet for both: extract chose it (the same for both targets)
+    return pipeline
+
+
+def _files(pipeline: Any, aside: Path) -> tuple[dict[str, list[Path]], int]:
+    """The normalized Parquet files per data table (copied aside), and their row count."""
+    import pyarrow.parquet as pq
+
+    (load_id,) = pipeline.list_normalized_load_packages()
+    info = pipeline.get_load_package_info(load_id)
+    aside.mkdir(parents=True)
+    files: dict[str, list[Path]] = {}
+    rows = 0
+    for job in info.jobs["new_jobs"]:
+        table = job.job_file_info.table_name
+        if table.startswith("_dlt") or job.job_file_info.file_format != "parquet":
+            continue
+        copy = aside / Path(job.file_path).name
+        shutil.copy(job.file_path, copy)
+        files.setdefault(table, []).append(copy)
+        rows += pq.ParquetFile(copy).metadata.num_rows
+    return files, rows
+
+
+def _timed_load(pipeline: Any) -> float:
+    from zoomsync.destinations.fastload import faster_table_chains
+
+    faster_table_chains()  # as zoomsync.sync.runner.load() does before it loads
+    started = time.perf_counter()
+    pipeline.load()
+    return time.perf_counter() - started
+
+
+def load_duckdb(extracted: Path, where: Path) -> Measure:
+    import duckdb
+
+    from zoomsync.destinations import resolve
+
+    where.mkdir(parents=True)
+    target = resolve(Settings(_env_file=None, destination="duckdb",  # type: ignore[call-arg]
+                              duckdb_path=where / "zoomsync.duckdb"))
+    pipeline = _pipeline(extracted, where, target)
+    files, rows = _files(pipeline, where / "parquet")
+    print(f"Loading {rows:,} rows in {len(files)} tables into DuckDB…", file=sys.stderr,
+          flush=True)
+    ours = _timed_load(pipeline)
+    # Opened and closed on the clock, as zoomsync's load opens the file and checkpoints it
+    # when it closes (0.3 s of either side on the benchmark account).
+    started = time.perf_counter()
+    with duckdb.connect(str(where / "engine.duckdb")) as con:
+        for table, paths in files.items():
+            listed = ", ".join(f"'{p}'" for p in paths)
+            con.execute(f'create table "{table}" as select * from read_parquet([{listed}])')
+    engine = time.perf_counter() - started
+    return Measure("DuckDB", rows, len(files), ours, engine)
+
+
+def load_postgres(extracted: Path, where: Path, url: str) -> Measure:
+    import adbc_driver_postgresql.dbapi as adbc
+    import pyarrow.parquet as pq
+
+    from zoomsync.destinations import resolve
+
+    target = resolve(Settings(_env_file=None, destination="postgres",  # type: ignore[call-arg]
+                              postgres_url=url))
+    pipeline = _pipeline(extracted, where, target)
+    files, rows = _files(pipeline, where / "parquet")
+    schema = f"bench_engine_{os.getpid()}"
+    print(f"Loading {rows:,} rows in {len(files)} tables into PostgreSQL…", file=sys.stderr,
+          flush=True)
+    try:
+        ours = _timed_load(pipeline)
+        # Read before the clock: the comparison is of the loads, not of Parquet decoding.
+        tables = {t: [pq.read_table(p) for p in paths] for t, paths in files.items()}
+        with adbc.connect(url) as con, con.cursor() as cur:
+            cur.execute(f'create schema "{schema}"')
+            con.commit()
+            started = time.perf_counter()
+            for table, parts in tables.items():
+                for i, part in enumerate(parts):
+                    cur.adbc_ingest(table, part, mode="create" if i == 0 else "append",
+                                    db_schema_name=schema)
+            con.commit()
+            engine = time.perf_counter() - started
+    finally:
+        _drop(url, schema, pipeline.dataset_name)
+    return Measure("PostgreSQL", rows, len(files), ours, engine)
+
+
+def _drop(url: str, *schemas: str) -> None:
+    import psycopg2
+
+    with psycopg2.connect(url) as con, con.cursor() as cur:
+        for schema in (*schemas, f"{schemas[-1]}_staging"):
+            cur.execute(f'drop schema if exists "{schema}" cascade')
+
+
+def render(results: list[Measure]) -> str:
+    header = ["destination", "rows", "tables", "zoomsync load s", "zoomsync rows/s",
+              "engine bulk s", "engine rows/s", "ratio", f"target ≥{TARGET_RATIO}"]
+    rows = [[r.destination, f"{r.rows:,}", str(r.tables), f"{r.zoomsync_s:.2f}",
+             f"{r.rows / r.zoomsync_s:,.0f}", f"{r.engine_s:.2f}", f"{r.rows / r.engine_s:,.0f}",
+             f"{r.ratio:.2f}", "PASS" if r.ratio >= TARGET_RATIO else "FAIL"]
+            for r in results]
+    return render_table(header, rows)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description="Load rows/s of zoomsync's load step into DuckDB and PostgreSQL next to "
+                    "the engine's own bulk path on the same Parquet files. Prints one table.")
+    p.add_argument("--users", type=int, default=DEFAULT_USERS,
+                   help=f"users in the benchmark account (default {DEFAULT_USERS})")
+    p.add_argument("--meetings-per-user", type=int, default=DEFAULT_MEETINGS_PER_USER,
+                   help=f"scheduled meetings per host (default {DEFAULT_MEETINGS_PER_USER})")
+    p.add_argument("--participants-mean", type=int, default=DEFAULT_PARTICIPANTS_MEAN,
+                   help=f"mean people per instance (default {DEFAULT_PARTICIPANTS_MEAN})")
+    p.add_argument("--seed", type=int, default=42, help="dataset seed (default 42)")
+    p.add_argument("--no-postgres", action="store_true", help="DuckDB only")
+    p.add_argument("--json", action="store_true", help="print the results as JSON only")
+    args = p.parse_args(argv)
+    if args.users < 4:
+        p.error("--users must be at least 4 (the emulator needs one user of each status)")
+    return args
+
+
+if __name__ == "__main__":
+    sys.exit(main())

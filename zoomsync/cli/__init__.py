@@ -1,0 +1,64 @@
+"""The `zoomsync` command line: a thin shell over the library.
+
+Errors the user can fix print one line and exit with code 2; nothing prints a traceback.
+Each module here registers its commands on the one typer `app` (common.py).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.markup import escape
+
+from zoomsync.cli.common import app, console
+from zoomsync.errors import ZoomSyncError
+from zoomsync.lock import LOCKED_EXIT_CODE, LockHeld
+
+__all__ = ["app", "main"]
+
+# Each module registers its commands on `app`; `zoomsync --help` lists them in this order.
+for _module in ("sync", "state", "emulator", "webhooks"):
+    importlib.import_module(f"zoomsync.cli.{_module}")
+
+
+def _logging() -> None:
+    """key=value lines on stderr when no one watches a terminal; warnings only otherwise."""
+    import logging
+
+    interactive = console.is_terminal
+    logging.basicConfig(
+        level=logging.WARNING if interactive else logging.INFO,
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+    )
+    for noisy in ("httpx", "httpcore", "dlt", "uvicorn.error"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main() -> None:
+    """Entry point: run the app, turning expected errors into one line and exit code 2."""
+    _logging()
+    try:
+        # Without standalone mode click returns a command's exit code instead of exiting.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except LockHeld as exc:  # another zoomsync runs: "try again later", not bad input
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        sys.exit(LOCKED_EXIT_CODE)
+    except ZoomSyncError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors arrive here with standalone_mode off
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise
+
