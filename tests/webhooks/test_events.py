@@ -29,7 +29,28 @@ def test_an_ended_meeting_refreshes_its_instance_and_participants() -> None:
     ])
     assert refresh.meetings == {1}
     assert refresh.instances == {"u/1=="}
-    assert refresh.streams() == ["meetings", "past_meetings", "meeting_participants"]
+    # Polls and Q&A are final once the meeting ends: read with the participants.
+    assert refresh.streams() == ["meetings", "past_meetings", "meeting_participants",
+                                 "meeting_poll_results", "meeting_qa"]
+
+
+def test_participants_alone_do_not_read_polls_and_qa() -> None:
+    refresh = plan([ev("meeting.participant_left", id="1", uuid="u/1==",
+                       participant={"user_id": "9"})])
+    assert refresh.streams() == ["past_meetings", "meeting_participants"]
+
+
+def test_registration_events_refresh_the_definitions_registrants() -> None:
+    refresh = plan([
+        ev("meeting.registration_created", id=777, registrant={"id": "r1"}),
+        ev("webinar.registration_cancelled", id="888", registrant={"id": "r2"}),
+        ev("webinar.ended", id="888", uuid="w==", type=5),
+    ])
+    assert refresh.registrations == {777} and refresh.webinar_registrations == {888}
+    assert refresh.streams() == ["meetings", "meeting_registrants", "webinars",
+                                 "webinar_registrants", "past_webinars",
+                                 "webinar_participants", "webinar_absentees",
+                                 "webinar_poll_results", "webinar_qa"]
 
 
 def test_instant_meetings_have_no_definition_to_refresh() -> None:

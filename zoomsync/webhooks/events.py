@@ -43,6 +43,12 @@ class Refresh:
     instances: set[str] = field(default_factory=set)
     webinars: set[int] = field(default_factory=set)
     webinar_instances: set[str] = field(default_factory=set)
+    # Zoom finalises an instance's polls, Q&A and absentees when it ends: read them then.
+    ended: bool = False
+    webinar_ended: bool = False
+    # Definitions whose registrants changed (the *.registration_* events).
+    registrations: set[int] = field(default_factory=set)
+    webinar_registrations: set[int] = field(default_factory=set)
     recording_hosts: set[str] = field(default_factory=set)
     recordings_since: date | None = None
     gone_recordings: set[str] = field(default_factory=set)  # uuids to check for a 404
@@ -54,11 +60,14 @@ class Refresh:
         wanted = {
             "users": self.users, "user_settings": self.user_settings,
             "groups": self.groups, "group_members": self.groups,
-            "meetings": self.meetings,
+            "meetings": self.meetings, "meeting_registrants": self.registrations,
             "past_meetings": self.instances, "meeting_participants": self.instances,
-            "webinars": self.webinars,
+            "meeting_poll_results": self.ended, "meeting_qa": self.ended,
+            "webinars": self.webinars, "webinar_registrants": self.webinar_registrations,
             "past_webinars": self.webinar_instances,
             "webinar_participants": self.webinar_instances,
+            "webinar_absentees": self.webinar_ended,
+            "webinar_poll_results": self.webinar_ended, "webinar_qa": self.webinar_ended,
             "recordings": self.recording_hosts,
         }
         from zoomsync.catalog import CATALOG
@@ -109,6 +118,19 @@ def _meeting(refresh: Refresh, kind: str, action: str, obj: Mapping[str, Any]) -
         touched = True
     if action in _INSTANCE and obj.get("uuid"):
         instances.add(str(obj["uuid"]))
+        touched = True
+        if action == "ended":
+            if kind == "meeting":
+                refresh.ended = True
+            else:
+                refresh.webinar_ended = True
+    if action.startswith("registration_"):
+        # The registrant stream lists a definition's registrants of every status; its
+        # partition is the definitions with registration, so the definition is read too.
+        meeting_id = int(str(obj["id"]).replace(" ", ""))
+        definitions.add(meeting_id)
+        (refresh.registrations if kind == "meeting" else refresh.webinar_registrations).add(
+            meeting_id)
         touched = True
     return touched
 
