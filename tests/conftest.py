@@ -18,6 +18,18 @@ ANCHOR = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 UNLIMITED = {"LIGHT": 100_000, "MEDIUM": 100_000, "HEAVY": 100_000, "RESOURCE_INTENSIVE": 100_000}
 
 
+def small_account(users: int = 5, **config: object) -> RunningEmulator:
+    """An unstarted emulator of a small account (one meeting per user, none over 300 people)
+    on the Business plan with limits out of the way: what the CLI-level tests sync.
+
+        with small_account(users=4, webhook_secret=SECRET) as emu: ...
+    """
+    dataset = DatasetConfig(anchor=datetime.now(UTC).replace(microsecond=0), users=users,
+                            meetings_per_user=1, large_meetings=0)
+    return RunningEmulator(EmulatorConfig(dataset=dataset, plan="business", limits=UNLIMITED,
+                                          daily_cap=10_000_000, **config))  # type: ignore[arg-type]
+
+
 def token_for(base_url: str) -> str:
     creds = DEFAULT_CREDENTIALS
     r = httpx.post(f"{base_url}/oauth/token", auth=(creds.client_id, creds.client_secret),

@@ -9,16 +9,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import UNLIMITED
+from tests.conftest import small_account
 from tests.sync.test_run_cli import env_for
 from zoomsync.config import Settings
-from zoomsync.emulator.app import EmulatorConfig
-from zoomsync.emulator.dataset import DatasetConfig
 from zoomsync.emulator.server import RunningEmulator
 from zoomsync.lock import LOCKED_EXIT_CODE, LockHeld, RunLock, holder
 from zoomsync.status import files
@@ -28,10 +25,7 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture(scope="module")
 def emu() -> Iterator[RunningEmulator]:
-    config = EmulatorConfig(dataset=DatasetConfig(anchor=datetime.now(UTC), users=4,
-                                                  meetings_per_user=1, large_meetings=0),
-                            plan="business", limits=UNLIMITED, daily_cap=10_000_000)
-    with RunningEmulator(config) as running:
+    with small_account(users=4) as running:
         yield running
 
 

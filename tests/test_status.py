@@ -14,12 +14,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tests.conftest import UNLIMITED
+from tests.conftest import small_account
 from tests.sync.test_run_cli import env_for
 from zoomsync import status
 from zoomsync.config import Settings
-from zoomsync.emulator.app import EmulatorConfig
-from zoomsync.emulator.dataset import DatasetConfig
 from zoomsync.emulator.server import RunningEmulator
 from zoomsync.sync.report import RunReport
 
@@ -101,9 +99,8 @@ def test_status_shows_bookmarks_and_lag_per_stream(tmp_path: Path,
     assert re.search(r"users\s+—\s+—\s+2026-11-02T09:00:00Z", out)
 
 
-def test_status_without_the_incremental_state_shows_a_dash(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "zoomsync.sync.state", None)  # import fails
+def test_status_before_any_run_shows_a_dash(tmp_path: Path) -> None:
+    # No pipeline exists yet: the real state reader finds nothing to show.
     snap = status.snapshot(settings(tmp_path), NOW)
     assert snap["streams"] == {}
     console = Console(record=True, width=120)
@@ -113,10 +110,7 @@ def test_status_without_the_incremental_state_shows_a_dash(
 
 @pytest.fixture(scope="module")
 def emu() -> Iterator[RunningEmulator]:
-    config = EmulatorConfig(dataset=DatasetConfig(anchor=datetime.now(UTC), users=4,
-                                                  meetings_per_user=1, large_meetings=0),
-                            plan="business", limits=UNLIMITED, daily_cap=10_000_000)
-    with RunningEmulator(config) as running:
+    with small_account(users=4) as running:
         yield running
 
 

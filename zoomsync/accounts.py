@@ -26,6 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from zoomsync.config import (
+    ACCOUNT_NAME_PATTERN,
     Settings,
     check_keys,
     config_path,
@@ -35,15 +36,13 @@ from zoomsync.config import (
 )
 from zoomsync.errors import ConfigError
 
-NAME_PATTERN = r"^[a-z][a-z0-9_]{0,30}$"
-
 
 class Account(BaseModel):
     """One entry of `[[accounts]]`; anything not listed here is set once for all accounts."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=ACCOUNT_NAME_PATTERN)
     account_id: str
     client_id: str
     client_secret: SecretStr

@@ -28,6 +28,8 @@ from zoomsync.errors import ConfigError
 
 ZOOM_API_URL = "https://api.zoom.us/v2"
 ZOOM_OAUTH_URL = "https://zoom.us/oauth/token"
+# An account's name (accounts.py): it names the account's state, status file and schema.
+ACCOUNT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,30}$"
 
 
 def _env(name: str) -> AliasChoices:
@@ -113,7 +115,7 @@ class Settings(BaseSettings):
     stream_lookback_days: dict[str, int] = Field(default_factory=dict)
     stream_reconcile_hours: dict[str, float] = Field(default_factory=dict)
     # Several accounts (docs/accounts.md): set per account from the config file's list.
-    account_name: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]{0,30}$")
+    account_name: str | None = Field(None, pattern=ACCOUNT_NAME_PATTERN)
     accounts_layout: Literal["column", "schema"] = "column"
     # The scheduler's wait after a failed run doubles from `backoff_initial` up to `backoff_max`.
     backoff_initial: float = Field(60, gt=0, description="Seconds to wait after a first failure.")

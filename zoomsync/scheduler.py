@@ -6,9 +6,10 @@ One process syncs every configured account in turn, then waits for the next run.
 each account's run lock (lock.py) for its whole life, so a second scheduler or a manual
 `zoomsync run` says who is running and exits 75 (or waits with --wait). After a failed or
 partial run it backs off (doubling from `backoff_initial` to `backoff_max`, reset by a
-success); a configuration or credential error stops it at once. SIGTERM and Ctrl-C stop it
-between runs or after the current one (shutdown.py); each run's outcome goes to the
-account's status file (status.py).
+success); a configuration or credential error stops it at once until a run has succeeded,
+and is retried like any failure after that. SIGTERM and Ctrl-C stop it between runs or
+after the current one (shutdown.py); each run's outcome goes to the account's status file
+(status.py).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from zoomsync.config import Settings
+from zoomsync.sync import state as sync_state
 from zoomsync.sync.report import RunReport
 
 NONE = "—"
@@ -100,16 +101,12 @@ def one_line(text: str, settings: Settings) -> str:
     return _URL_PASSWORD.sub(r"\1***@", line)
 
 
-def bookmarks(settings: Settings) -> dict[str, Any] | None:
-    """Per stream state from the incremental sync's contract, or None before it exists."""
+def bookmarks(settings: Settings) -> dict[str, sync_state.StreamState]:
+    """Per stream incremental state (sync/state.py); empty when there is none to read."""
     try:
-        from zoomsync.sync.state import bookmarks as read_bookmarks  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    try:
-        return dict(read_bookmarks(settings))
+        return sync_state.bookmarks(settings)
     except Exception:  # no pipeline yet, or state from an older version: show "—"
-        return None
+        return {}
 
 
 def lag(bookmark: datetime | None, now: datetime) -> str:
@@ -136,11 +133,9 @@ def snapshot(settings: Settings, now: datetime) -> dict[str, Any]:
     status_file, lock_file = files(settings)
     data = read(status_file)
     streams = {}
-    for name, state in (bookmarks(settings) or {}).items():
-        mark = getattr(state, "bookmark", None)
-        reconciled = getattr(state, "reconciled_at", None)
-        streams[name] = {"bookmark": _text(mark), "lag": lag(mark, now),
-                         "reconciled_at": _text(reconciled)}
+    for name, state in bookmarks(settings).items():
+        streams[name] = {"bookmark": _text(state.bookmark), "lag": lag(state.bookmark, now),
+                         "reconciled_at": _text(state.reconciled_at)}
     return {"account": settings.account_name or settings.account_id,
             "running": holder(lock_file), "last_success": data.get("last_success"),
             "last_error": data.get("last_error"), "last_run": data.get("last_run"),

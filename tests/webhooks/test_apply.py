@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from tests.conftest import UNLIMITED
+from tests.conftest import small_account
 from tests.webhooks.conftest import client_for, settings_for
 from tests.webhooks.helpers import encode
-from zoomsync.emulator.app import EmulatorConfig
-from zoomsync.emulator.dataset import DatasetConfig
 from zoomsync.emulator.server import RunningEmulator
 from zoomsync.errors import DestinationError, FatalAPIError
 from zoomsync.webhooks import targeted
@@ -28,10 +25,7 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.fixture(scope="module")
 def emu() -> Iterator[RunningEmulator]:
-    config = EmulatorConfig(dataset=DatasetConfig(anchor=datetime.now(UTC).replace(
-        microsecond=0), users=4, meetings_per_user=1, large_meetings=0), plan="business",
-        limits=UNLIMITED, daily_cap=10_000_000)
-    with RunningEmulator(config) as running:
+    with small_account(users=4) as running:
         yield running
 
 

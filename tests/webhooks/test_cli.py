@@ -8,17 +8,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import httpx
 import pytest
 
-from tests.conftest import UNLIMITED
+from tests.conftest import small_account
 from tests.webhooks.helpers import SECRET, encode, env_for
-from zoomsync.emulator.app import EmulatorConfig
-from zoomsync.emulator.dataset import DatasetConfig
 from zoomsync.emulator.oauth import DEFAULT_CREDENTIALS as CREDS
 from zoomsync.emulator.server import RunningEmulator
 from zoomsync.webhooks.server import free_port
@@ -29,10 +26,7 @@ pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def emu() -> Iterator[RunningEmulator]:
-    config = EmulatorConfig(dataset=DatasetConfig(anchor=datetime.now(UTC).replace(
-        microsecond=0), users=4, meetings_per_user=1, large_meetings=0), plan="business",
-        limits=UNLIMITED, daily_cap=10_000_000, webhook_secret=SECRET)
-    with RunningEmulator(config) as running:
+    with small_account(users=4, webhook_secret=SECRET) as running:
         yield running
 
 

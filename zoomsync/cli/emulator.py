@@ -12,6 +12,7 @@ from zoomsync.cli.common import app
 from zoomsync.errors import ConfigError
 
 if TYPE_CHECKING:
+    from zoomsync.emulator.app import EmulatorConfig
     from zoomsync.emulator.faults import FaultConfig
 
 
@@ -27,7 +28,6 @@ def _anchor(value: str | None) -> datetime:
             raise ConfigError(f"--now {value!r} is not a date: use YYYY-MM-DD or an "
                               "ISO-8601 date-time such as 2026-11-01T12:00:00Z") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
 
 
 @app.command()
@@ -115,11 +115,11 @@ def _faults(spec: str | None) -> FaultConfig:
         raise ConfigError(f"--faults: {exc}") from None
 
 
-def _export(config: object, directory: Path) -> None:
+def _export(config: EmulatorConfig, directory: Path) -> None:
     from zoomsync.emulator import truth
     from zoomsync.emulator.app import Emulator
 
-    emu = Emulator(config)  # type: ignore[arg-type]
+    emu = Emulator(config)
     try:
         counts = truth.export(emu.dataset, emu.clock.now(), directory)
     except OSError as exc:
@@ -129,12 +129,12 @@ def _export(config: object, directory: Path) -> None:
     typer.echo(f"wrote {sum(counts.values())} rows in {len(counts)} tables to {directory}")
 
 
-def _serve(config: object, host: str, port: int) -> None:
+def _serve(config: EmulatorConfig, host: str, port: int) -> None:
     import uvicorn
 
     from zoomsync.emulator.app import Emulator
 
-    emu = Emulator(config)  # type: ignore[arg-type]
+    emu = Emulator(config)
     creds = emu.config.credentials
     base = f"http://{host}:{port}"
     typer.echo(f"Zoom API emulator (seed {emu.config.dataset.seed}, plan {emu.config.plan}, "

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from zoomsync.cli.common import app, parse_streams
 from zoomsync.errors import ConfigError
 
+if TYPE_CHECKING:
+    from zoomsync.webhooks.spool import Spool
+
 webhooks_app = typer.Typer(help="Receive Zoom's webhook events and apply them to the warehouse.",
                            no_args_is_help=True)
 app.add_typer(webhooks_app, name="webhooks")
 _SPOOL_HELP = "Spool file (env ZOOMSYNC_WEBHOOK_SPOOL; default zoomsync-webhooks.sqlite)."
-
-
 _DEST_HELP = "Where --apply loads (env ZOOMSYNC_DESTINATION; default duckdb)."
 _CONFIG_HELP = ("TOML config file with settings (env ZOOMSYNC_CONFIG; default ./zoomsync.toml "
                 "if present).")
@@ -73,14 +74,10 @@ def webhooks_apply(
 
     from zoomsync.config import load_settings
     from zoomsync.webhooks.apply import Applier
-    from zoomsync.webhooks.server import open_spool
 
     settings = load_settings(config, webhook_spool=spool, destination=destination,
                              duckdb_path=duckdb_path)
-    if not settings.webhook_spool.exists():
-        raise ConfigError(f"no webhook spool at {settings.webhook_spool}: start "
-                          "`zoomsync webhooks serve` first, or pass --spool")
-    with open_spool(settings.webhook_spool) as opened, Applier(
+    with _existing_spool(settings.webhook_spool) as opened, Applier(
             settings, opened, streams=parse_streams(streams)) as applier:
         if follow:
             stop = threading.Event()
@@ -109,12 +106,17 @@ def webhooks_stats(
     import json
 
     from zoomsync.config import load_settings
-    from zoomsync.webhooks.server import open_spool
 
     settings = load_settings(config, webhook_spool=spool)
-    if not settings.webhook_spool.exists():
-        raise ConfigError(f"no webhook spool at {settings.webhook_spool}: start "
-                          "`zoomsync webhooks serve` first, or pass --spool")
-    with open_spool(settings.webhook_spool) as opened:
+    with _existing_spool(settings.webhook_spool) as opened:
         typer.echo(json.dumps(opened.stats(), indent=2))
 
+
+def _existing_spool(path: Path) -> Spool:
+    """The spool `serve` created, or one clear line: apply and stats never start one."""
+    from zoomsync.webhooks.server import open_spool
+
+    if not path.exists():
+        raise ConfigError(f"no webhook spool at {path}: start `zoomsync webhooks serve` "
+                          "first, or pass --spool")
+    return open_spool(path)

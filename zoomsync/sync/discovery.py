@@ -62,14 +62,19 @@ class Discovery:
 
     # -- what earlier runs left ----------------------------------------------------------
     def attach(self, resources_state: dict[str, Any], *, forget: tuple[str, ...] = ()) -> None:
-        """Snapshot every stream's state once, before any resource changes its own."""
+        """Snapshot every stream's state once, before any resource changes its own.
+
+        Row hashes are left out: they are most of the state, and only the stream's own
+        resource reads them (from its live state)."""
         with self._guard:
             if self._prior is None:
-                self._prior = {name: copy.deepcopy(doc) for name, doc in
-                               resources_state.items() if name not in forget}
+                self._prior = {
+                    name: copy.deepcopy({k: v for k, v in doc.items() if k != "hashes"})
+                    for name, doc in resources_state.items() if name not in forget}
 
     def prior(self, stream: str) -> Tracker:
-        """The stream's state as the run found it (empty when not incremental)."""
+        """The stream's state as the run found it, without row hashes (empty when not
+        incremental)."""
         return Tracker(copy.deepcopy((self._prior or {}).get(stream, {})))
 
     def since(self, stream: str, lookback_days: int) -> date | None:

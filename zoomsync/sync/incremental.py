@@ -84,9 +84,7 @@ class StreamRun:
         self.first = tracker.bookmark is None
         self.since = None if self.first else discovery.since(
             stream.name, policy.lookback_days_for(stream.name))
-        hours = policy.reconcile_hours_for(stream.name)
-        done = tracker.reconciled_at
-        self.due = done is None or (discovery.now - done).total_seconds() >= hours * 3600
+        self.due = discovery.due(stream.name, policy.reconcile_hours_for(stream.name))
         self.failed = False
 
     def rows(self) -> Iterator[Rows]:

@@ -39,7 +39,6 @@ log = logging.getLogger("zoomsync.webhooks")
 PURGE_EVERY = 60.0  # seconds between sweeps of applied events and expired signatures
 
 
-
 @dataclass
 class BatchResult:
     """What one batch did."""
@@ -124,19 +123,20 @@ class Applier:
             return self._apply(events)
         except FatalAPIError as exc:
             if len(events) == 1:
-                self.spool.mark_applied([events[0].seq], error=str(exc))
-                log.error("webhook event %s set aside: %s", events[0].event, exc)
-                return BatchResult(events=1, streams=[], failed=1)
+                return self._set_aside(events[0], exc)
         total = BatchResult(events=0, streams=[])
         for event in events:
             try:
                 one = self._apply([event])
             except FatalAPIError as exc:
-                self.spool.mark_applied([event.seq], error=str(exc))
-                log.error("webhook event %s set aside: %s", event.event, exc)
-                one = BatchResult(events=1, streams=[], failed=1)
+                one = self._set_aside(event, exc)
             total.add(one)
         return total
+
+    def _set_aside(self, event: SpooledEvent, exc: FatalAPIError) -> BatchResult:
+        self.spool.mark_applied([event.seq], error=str(exc))
+        log.error("webhook event %s set aside: %s", event.event, exc)
+        return BatchResult(events=1, streams=[], failed=1)
 
     def _apply(self, events: list[SpooledEvent]) -> BatchResult:
         started = time.monotonic()
@@ -195,24 +195,14 @@ class Applier:
         return {s: keys for s, keys in gone.items() if keys and s in streams}
 
     def _mark_deleted(self, gone: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
-        if not gone:
-            return {}
-        try:
-            from zoomsync.sync.deletes import mark_deleted
-        except ImportError:
-            # TODO(incremental): zoomsync.sync.deletes.mark_deleted is the incremental
-            # helper's contract; until it lands, deletions wait for the scheduled sync.
-            log.warning("deleted objects not marked (zoomsync.sync.deletes is missing): %s",
-                        {s: len(k) for s, k in gone.items()})
-            return {}
-        at = datetime.now(UTC)
-        if getattr(self.settings, "account_name", None):
-            from zoomsync.sync.source import account_column
+        from zoomsync.sync.deletes import mark_deleted
+        from zoomsync.sync.source import account_column
 
-            if account_column(self.settings):
-                for keys in gone.values():
-                    for key in keys:
-                        key["account_id"] = self.settings.account_id
+        if account_column(self.settings):  # shared tables: the key includes the account
+            for keys in gone.values():
+                for key in keys:
+                    key["account_id"] = self.settings.account_id
+        at = datetime.now(UTC)
         return {stream: mark_deleted(self.pipeline, self.target, stream, keys, at)
                 for stream, keys in gone.items()}
 

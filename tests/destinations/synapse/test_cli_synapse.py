@@ -8,26 +8,20 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.conftest import UNLIMITED
+from tests.conftest import small_account
 from tests.services import AZURITE_BLOB_URL, AZURITE_CONNECTION_STRING, service
-from zoomsync.emulator.app import EmulatorConfig
-from zoomsync.emulator.dataset import DatasetConfig
 from zoomsync.emulator.oauth import DEFAULT_CREDENTIALS as CREDS
 from zoomsync.emulator.server import RunningEmulator
 
 
 @pytest.fixture(scope="module")
 def emu() -> Iterator[RunningEmulator]:
-    config = EmulatorConfig(dataset=DatasetConfig(anchor=datetime.now(UTC), users=5,
-                                                  meetings_per_user=1, large_meetings=0),
-                            plan="business", limits=UNLIMITED, daily_cap=10_000_000)
-    with RunningEmulator(config) as running:
+    with small_account(users=5) as running:
         yield running
 
 

@@ -4,7 +4,9 @@ Load design (research/synapse-loading.md §0): Parquet files staged in Blob Stor
 Gen2 -> COPY INTO a per-load staging table -> one transaction per table family that deletes
 the replaced keys, inserts the newest row per key and writes a ledger row -> drop staging.
 
-    sql.py, plan.py        the T-SQL text (ddl, stage, merge, masking, retry) and its order
+    ddl.py, stage.py, merge.py, masking.py, retry.py
+                           the T-SQL text (no driver, no server: golden files pin it)
+    plan.py                a table family's statements, in run order
     storage.py, upload.py  staged files: auth, SAS, Parquet rewrite for COPY, cleanup
     driver.py              mssql-python / pyodbc connections, transient-error retries
     sql_client.py          dlt's SqlClient over those connections

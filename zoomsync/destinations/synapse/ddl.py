@@ -4,9 +4,10 @@ Dedicated SQL pools allow no DDL inside a user transaction, so every statement h
 its own before a family's merge transaction begins (or after it, for the staging drop).
 https://learn.microsoft.com/azure/synapse-analytics/sql-data-warehouse/sql-data-warehouse-develop-transactions
 
-Synapse has no `CREATE ... IF NOT EXISTS`; the caller asks first (`existing_columns`) and
-sends only what is missing (`schema_changes`). Dropping uses `IF OBJECT_ID(...) IS NOT NULL`
-because dlt found `DROP TABLE IF EXISTS` refused by dedicated pools.
+Synapse has no `CREATE ... IF NOT EXISTS`: dlt's schema diff decides which tables and
+columns are missing, and the job client (client.py) sends `create_table` / `add_columns` for
+them. Dropping uses `IF OBJECT_ID(...) IS NOT NULL` because dlt found `DROP TABLE IF EXISTS`
+refused by dedicated pools.
 """
 
 from __future__ import annotations
@@ -48,10 +49,6 @@ class TableSpec:
     root: str
     primary_key: tuple[str, ...] = ()
 
-    @property
-    def is_root(self) -> bool:
-        return self.name == self.root
-
 
 def table_spec(name: str, columns: Mapping[str, Mapping[str, Any]], *, root: str | None = None,
                overrides: Mapping[str, Mapping[str, Any]] | None = None) -> TableSpec:
@@ -80,7 +77,7 @@ def schema_exists(schema: str) -> str:
 
 
 def existing_columns(schema: str) -> str:
-    """(table, column) rows for every table of `schema`, to diff with `schema_changes`."""
+    """(table, column) rows for every table of `schema`: the ledger's and masks' check."""
     return ("SELECT TABLE_NAME, COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS "
             f"WHERE TABLE_SCHEMA = {literal(schema)}")
 
@@ -97,26 +94,6 @@ def add_columns(schema: str, table: str, columns: Sequence[SqlColumn]) -> str:
     """
     added = ", ".join(c.ddl(force_nullable=True) for c in columns)
     return f"ALTER TABLE {table_ref(schema, table)} ADD {added}"
-
-
-def schema_changes(schema: str, specs: Sequence[TableSpec],
-                   existing: Mapping[str, set[str]]) -> list[str]:
-    """CREATE TABLE for missing tables and ALTER TABLE ADD for missing columns.
-
-    `existing` maps each table already in the schema to its column names (from
-    `existing_columns`). Synapse compares identifiers without case by default; so do we.
-    """
-    out: list[str] = []
-    lowered = {t.lower(): {c.lower() for c in cols} for t, cols in existing.items()}
-    for spec in specs:
-        have = lowered.get(spec.name.lower())
-        if have is None:
-            out.append(create_table(schema, spec))
-            continue
-        new = [c for c in spec.columns if c.name.lower() not in have]
-        if new:
-            out.append(add_columns(schema, spec.name, new))
-    return out
 
 
 def create_staging(staging_schema: str, table: str, load_id: str,

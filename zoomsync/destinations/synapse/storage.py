@@ -127,7 +127,7 @@ class StagingArea:
         now = datetime.now(UTC)
         start, expiry = now - CLOCK_SKEW, now + lifetime
         permission = ContainerSasPermissions(read=True, list=True)
-        key = self.config.account_key or _connection_field(self.config.connection_string,
+        key = self.config.account_key or connection_field(self.config.connection_string,
                                                             "AccountKey")
         if key:
             return generate_container_sas(self.config.account, self.config.container,
@@ -161,7 +161,7 @@ class StagingArea:
         if c.copy_auth == "managed-identity":
             return ManagedIdentity()
         if c.copy_auth == "account-key":
-            key = c.account_key or _connection_field(c.connection_string, "AccountKey")
+            key = c.account_key or connection_field(c.connection_string, "AccountKey")
             return StorageAccountKey(_need(key, "AZURE_STORAGE_ACCOUNT_KEY"))
         return CallerIdentity()
 
@@ -209,7 +209,8 @@ def _need(value: str | None, variable: str) -> str:
     return value
 
 
-def _connection_field(connection_string: str | None, field: str) -> str | None:
+def connection_field(connection_string: str | None, field: str) -> str | None:
+    """One field (`AccountName`, `AccountKey`, ...) of an Azure Storage connection string."""
     for part in (connection_string or "").split(";"):
         name, _, value = part.partition("=")
         if name.strip() == field:

@@ -21,6 +21,7 @@ from zoomsync.destinations.synapse.storage import (
     StagingArea,
     StorageAuth,
     StorageConfig,
+    connection_field,
 )
 from zoomsync.destinations.target import Target, require_driver, required
 from zoomsync.errors import ConfigError
@@ -75,8 +76,8 @@ def connection_config(settings: Settings) -> driver.ConnectionConfig:
 
 def storage_config(settings: Settings) -> StorageConfig:
     connection = _secret(settings.azure_storage_connection_string)
-    fields = dict(p.split("=", 1) for p in (connection or "").split(";") if "=" in p)
-    account = settings.azure_storage_account_name or fields.get("AccountName")
+    account = (settings.azure_storage_account_name
+               or connection_field(connection, "AccountName"))
     if not account:
         raise ConfigError("AZURE_STORAGE_ACCOUNT_NAME is not set: the storage account Synapse "
                           "loads from, e.g. AZURE_STORAGE_ACCOUNT_NAME=zoomsyncstage")
