@@ -235,6 +235,45 @@ def test_rerun_with_nothing_changed_loads_nothing(account: Account, changed: Cha
     assert_equals_truth(account)
 
 
+def test_state_is_stored_packed_and_an_old_plain_state_still_works(account: Account,
+                                                                  changed: Changes) -> None:
+    import json
+
+    from zoomsync.destinations import resolve
+    from zoomsync.sync.runner import pipeline_for
+    from zoomsync.sync.state import unpack_hashes
+
+    pipeline = pipeline_for(account.settings, resolve(account.settings))
+
+    def docs(state: Any) -> dict[str, dict[str, Any]]:
+        return state["sources"]["zoom"]["resources"]
+
+    packed = {n: d for n, d in docs(pipeline.state).items() if "hashes_packed" in d}
+    assert {"users", "meetings", "meeting_participants"} <= packed.keys()
+    assert not any("hashes" in d for d in docs(pipeline.state).values())
+    plain = {n: unpack_hashes(d["hashes_packed"]) for n, d in packed.items()}
+    assert all(d["rows_tracked"] == sum(map(len, plain[n].values())) for n, d in packed.items())
+    # This account is small (240 rows: 52% in all); measured 32% for its participants
+    # (45 rows), 30% for bench.load's 400 users (250k rows), 12% in test_packed_state.py.
+    assert (len(json.dumps(packed["meeting_participants"]["hashes_packed"]))
+            < 0.4 * len(json.dumps(plain["meeting_participants"])))
+    with pipeline.managed_state() as state:  # rewritten as zoomsync stored it before
+        for name, doc in docs(state).items():
+            if name in plain:
+                del doc["hashes_packed"], doc["rows_tracked"]
+                doc["hashes"] = plain[name]
+    assert all("hashes" in docs(pipeline.state)[name] for name in plain)
+    account.post("/clock", {"advance_seconds": 300})
+    report, _ = account.sync()
+    assert sum(report.rows.values()) == 0, report.rows  # the old hashes were read
+    after = docs(pipeline.state)
+    assert not any("hashes" in d for d in after.values())
+    for name, hashes in plain.items():  # stored packed again; only rows left the look-back
+        again = unpack_hashes(after[name]["hashes_packed"])
+        assert all(hashes[s].items() >= rows.items() for s, rows in again.items()), name
+    assert_equals_truth(account)
+
+
 def test_state_show_and_reset_then_a_full_read(account: Account, changed: Changes,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner

@@ -40,6 +40,7 @@ REPORT_DAYS = 183  # Zoom's reports reach back six months
 RECURRING_TYPES = {3, 4, 8}  # recurring without/with fixed time, PMI
 UNLISTED = "unlisted"  # the version of a definition no user's list shows (expired, PMI)
 DEFINITIONS = {"meeting": "meetings", "webinar": "webinars"}
+ROW_HASHES = ("hashes", "hashes_packed", "rows_tracked")  # state.py's document
 
 
 class Discovery:
@@ -69,7 +70,7 @@ class Discovery:
         with self._guard:
             if self._prior is None:
                 self._prior = {
-                    name: copy.deepcopy({k: v for k, v in doc.items() if k != "hashes"})
+                    name: copy.deepcopy({k: v for k, v in doc.items() if k not in ROW_HASHES})
                     for name, doc in resources_state.items() if name not in forget}
 
     def prior(self, stream: str) -> Tracker:

@@ -92,16 +92,21 @@ class StreamRun:
         # this run's start); what this run finds vanished is recorded anew.
         self.tracker.clear_pending()
         mode, name = self.stream.mode, self.stream.name
-        if name in ("users", "meetings", "webinars", "past_meetings"):
-            yield from getattr(self, f"_{name}")()
-        else:
-            yield from self._partitioned()
-        if mode != "reconciled":
-            self.tracker.keep_seen()  # rows outside the look-back are not read again
-        if not self.failed:
-            self.tracker.bookmark = self.d.now
-            if mode == "reconciled" and (self.due or self.first):
-                self.tracker.reconciled_at = self.d.now
+        try:
+            if name in ("users", "meetings", "webinars", "past_meetings"):
+                yield from getattr(self, f"_{name}")()
+            else:
+                yield from self._partitioned()
+            if mode != "reconciled":
+                self.tracker.keep_seen()  # rows outside the look-back are not read again
+            if not self.failed:
+                self.tracker.bookmark = self.d.now
+                if mode == "reconciled" and (self.due or self.first):
+                    self.tracker.reconciled_at = self.d.now
+        finally:
+            # dlt commits the document after the last batch: the hashes go in packed,
+            # also when the stream stops early or fails (state.py's module docstring).
+            self.tracker.pack()
 
     # -- rows discovery has read anyway ---------------------------------------------------
     def _changed(self, scope: str, records: Rows) -> Rows:

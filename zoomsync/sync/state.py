@@ -10,8 +10,14 @@ The document (`Tracker` reads and writes it; only the stream's own resource chan
     bookmark       ISO start time of the last run that finished the stream; never later
                    than that run's start, so what changed during a run is read again
     reconciled_at  ISO start time of the last run that compared every partition
-    hashes         {scope: {key: hash}}: a short content hash per row, by partition
-                   ("*" for account-wide lists); what lets a run load only changed rows
+    hashes_packed  {scope: {key: hash}}, a short content hash per row by partition ("*"
+                   for account-wide lists), what lets a run load only changed rows; stored
+                   packed (`pack_hashes`): dlt decodes, hashes and rewrites its state
+                   several times per load, and one string costs a fraction of 250k nodes.
+                   A run unpacks it into `hashes` on first use and packs it back when the
+                   stream ends (`Tracker.pack`); a document of older versions holding
+                   only `hashes` is read as is and stored packed by its next run.
+    rows_tracked   how many keys `hashes_packed` holds (`zoomsync state show`)
     versions       {scope: hash}: the parent's version a partition was fetched for
                    (e.g. a user's list row for their settings), to refetch only changed ones
     pending        [{"at": ISO, "keys": [[pk values]]}]: rows seen vanishing, marked deleted
@@ -20,8 +26,10 @@ The document (`Tracker` reads and writes it; only the stream's own resource chan
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +39,8 @@ if TYPE_CHECKING:
     from zoomsync.config import Settings
 
 ACCOUNT_SCOPE = "*"
+DIGEST_HEX = 12  # row_hash's length: 6 bytes
+ZLIB_LEVEL = 1  # level 6 saves 10% more for 40% more time (250k rows: 3.8 vs 4.2 MB)
 
 
 def row_hash(row: dict[str, Any]) -> str:
@@ -41,6 +51,82 @@ def row_hash(row: dict[str, Any]) -> str:
 
 def key_of(row: dict[str, Any], primary_key: tuple[str, ...]) -> str:
     return json.dumps([row.get(k) for k in primary_key], default=str, separators=(",", ":"))
+
+
+def pack_hashes(hashes: dict[str, dict[str, str]]) -> str:
+    """{scope: {key: hash}} as one ASCII string, about 30% of its JSON (measured).
+
+    Hand-made because nothing generic knows our redundancy: most keys begin with their
+    scope (a participant's key starts with its instance's UUID), and digests are random
+    bytes that compress not at all. Layout "b": base64 of zlib(text) + the raw digests in
+    row order; text lines per scope: its JSON, its row count, then one line per key with
+    the scope stripped (`_strip`). Digests that are not row_hash's (never written by
+    zoomsync): layout "j", base64 of zlib(JSON).
+    """
+    lines: list[str] = []
+    digests: list[str] = []
+    for scope, rows in hashes.items():
+        lines += (json.dumps(scope), str(len(rows)))
+        prefixes = _prefixes(scope)
+        lines += (_strip(key, prefixes) for key in rows)
+        digests += rows.values()
+    hexed = "".join(digests)
+    try:
+        raw = bytes.fromhex(hexed)
+    except ValueError:
+        raw = b""
+    if raw.hex() != hexed or len(hexed) != DIGEST_HEX * len(digests):
+        text = json.dumps(hashes, separators=(",", ":")).encode()
+        return "j" + base64.b64encode(zlib.compress(text, ZLIB_LEVEL)).decode()
+    body = zlib.compress("\n".join(lines).encode(), ZLIB_LEVEL) + raw
+    return "b" + base64.b64encode(body).decode()
+
+
+def unpack_hashes(packed: str) -> dict[str, dict[str, str]]:
+    """The inverse of `pack_hashes`."""
+    body = base64.b64decode(packed[1:])
+    if packed[:1] == "j":
+        return json.loads(zlib.decompress(body))
+    inflate = zlib.decompressobj()
+    text = inflate.decompress(body).decode()
+    hexed = inflate.unused_data.hex()
+    lines = text.split("\n") if text else []
+    out: dict[str, dict[str, str]] = {}
+    i = at = 0
+    while i < len(lines):
+        scope, count = json.loads(lines[i]), int(lines[i + 1])
+        keys = lines[i + 2:i + 2 + count]
+        prefixes = _prefixes(scope)
+        out[scope] = {_restore(k, prefixes): hexed[at + n * DIGEST_HEX:at + (n + 1) * DIGEST_HEX]
+                      for n, k in enumerate(keys)}
+        i, at = i + 2 + count, at + count * DIGEST_HEX
+    return out
+
+
+def _prefixes(scope: str) -> tuple[str, str]:
+    # How key_of writes the scope as a key's first value: a string, or a number (ids).
+    return "[" + json.dumps(scope), "[" + scope
+
+
+def _strip(key: str, prefixes: tuple[str, str]) -> str:
+    """One line: "s"/"n" + the key after its scope (as a string/number), the key itself
+    (key_of's JSON arrays start with "["), or "v" + any other key as JSON."""
+    if "\n" not in key:
+        for mark, prefix in zip("sn", prefixes, strict=True):
+            if key.startswith(prefix) and key[len(prefix):len(prefix) + 1] in (",", "]"):
+                return mark + key[len(prefix):]
+        if key.startswith("["):
+            return key
+    return "v" + json.dumps(key)
+
+
+def _restore(line: str, prefixes: tuple[str, str]) -> str:
+    mark = line[:1]
+    if mark == "s":
+        return prefixes[0] + line[1:]
+    if mark == "n":
+        return prefixes[1] + line[1:]
+    return json.loads(line[1:]) if mark == "v" else line
 
 
 def _when(value: Any) -> datetime | None:
@@ -70,11 +156,30 @@ class Tracker:
     def reconciled_at(self, value: datetime) -> None:
         self.doc["reconciled_at"] = value.isoformat()
 
+    def _hashes(self) -> dict[str, dict[str, str]]:
+        """Every scope's hashes, unpacked into the document on first use (once)."""
+        if "hashes_packed" in self.doc:
+            self.doc.pop("rows_tracked", None)
+            self.doc["hashes"] = unpack_hashes(self.doc.pop("hashes_packed"))
+        return self.doc.setdefault("hashes", {})
+
+    def pack(self) -> None:
+        """Store the hashes packed (the module docstring): the run calls this before dlt
+        commits the document; the next use unpacks them again."""
+        hashes = self.doc.pop("hashes", None)
+        if hashes is None:
+            return
+        self.doc.pop("hashes_packed", None)
+        self.doc.pop("rows_tracked", None)
+        if hashes:
+            self.doc["hashes_packed"] = pack_hashes(hashes)
+            self.doc["rows_tracked"] = sum(len(h) for h in hashes.values())
+
     def hashes(self, scope: str) -> dict[str, str]:
-        return self.doc.setdefault("hashes", {}).setdefault(scope, {})
+        return self._hashes().setdefault(scope, {})
 
     def scopes(self) -> list[str]:
-        return list(self.doc.get("hashes", {}))
+        return list(self._hashes())
 
     def changed(self, scope: str, key: str, row: dict[str, Any]) -> bool:
         """Record the row as seen; True if it is new or differs from what was loaded."""
@@ -99,13 +204,13 @@ class Tracker:
 
     def drop_scope(self, scope: str) -> list[str]:
         """Forget a whole partition (its parent is gone); returns the keys it held."""
-        keys = list(self.doc.get("hashes", {}).pop(scope, {}))
+        keys = list(self._hashes().pop(scope, {}))
         self.doc.get("versions", {}).pop(scope, None)
         return keys
 
     def keep_seen(self) -> None:
         """Forget every row not seen this run (rows that left the look-back)."""
-        hashes = self.doc.get("hashes", {})
+        hashes = self._hashes()
         for scope in list(hashes):
             keep = self.seen.get(scope)
             if not keep:
@@ -124,7 +229,10 @@ class Tracker:
 
     @property
     def rows_tracked(self) -> int:
-        return sum(len(h) for h in self.doc.get("hashes", {}).values())
+        """Without unpacking: the count stored with the packed form."""
+        if "hashes" in self.doc:
+            return sum(len(h) for h in self.doc["hashes"].values())
+        return int(self.doc.get("rows_tracked", 0))
 
     # -- deletes waiting to be marked in the warehouse ---------------------------------
     def add_pending(self, keys: Iterable[str], at: datetime) -> None:
