@@ -38,6 +38,9 @@ def duckdb_destination(path: Path) -> Any:
         raise ConfigError(f"cannot write the DuckDB file {path}: {parent} is not a writable "
                           "directory")
     hold_database_during_loads()
+    from zoomsync.destinations.direct import write_first_loads_directly
+
+    write_first_loads_directly()  # a first load writes each row once (direct.py)
     return dlt.destinations.duckdb(str(path))
 
 

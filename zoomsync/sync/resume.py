@@ -12,8 +12,10 @@ tests/destinations/test_crash_postgres_delta.py (`after-commit` kill points).
 
 So before a run resumes such a package, `forget_unnoted_copies` deletes from the staging
 tables the rows of every started, unnoted copy job: by `_dlt_id` read from the job's own
-Parquet file, or, for dlt's state table (one insert job per package), by load id. A job
-that had not committed deletes nothing; either way dlt's rerun of it then adds its rows
+Parquet file, or, for dlt's state table (one insert job per package), by load id. A first
+load copies its files straight into the tables (destinations/direct.py notes which): their
+unnoted copies are deleted from the tables the same way. A job that had not committed
+deletes nothing; either way dlt's rerun of it then adds its rows
 once. This reads dlt's package folders (dlt has no hook for it), as dlt 1.31 writes them;
 without its notes every started copy counts as unnoted, which is still safe. Only dlt's
 SQL warehouses with a staging dataset are touched: our Synapse client keeps a load ledger.
@@ -23,13 +25,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from typing import Any
+
+from zoomsync.destinations.direct import delete_by_ids, noted_roots, sql_literal
 
 log = logging.getLogger("zoomsync.sync")
 
 _NOTES = ".pending_transitions"
-_BATCH = 1000  # ids per DELETE statement
 
 
 def forget_unnoted_copies(pipeline: Any) -> int:
@@ -53,13 +56,14 @@ def forget_unnoted_copies(pipeline: Any) -> int:
             # Files and Delta tables: rewriting a file is idempotent. Our Synapse client
             # keeps its own load ledger and per-load staging tables.
             continue
+        direct = noted_roots(pipeline.get_load_package_state(load_id))
         with client:
             for job in jobs:
-                cleaned += _forget(client, load_id, job.job_file_info, job.file_path)
+                cleaned += _forget(client, load_id, job.job_file_info, job.file_path, direct)
     return cleaned
 
 
-def _forget(client: Any, load_id: str, job: Any, path: str) -> int:
+def _forget(client: Any, load_id: str, job: Any, path: str, direct: frozenset[str]) -> int:
     sql = client.sql_client
     table = job.table_name
     if table == client.schema.state_table_name:
@@ -67,31 +71,27 @@ def _forget(client: Any, load_id: str, job: Any, path: str) -> int:
         load_id_column = sql.escape_column_name(client.schema.naming.normalize_identifier(
             "_dlt_load_id"))
         sql.execute_sql(f"DELETE FROM {sql.make_qualified_table_name(table)} "
-                        f"WHERE {load_id_column} = {_literal(load_id)}")
+                        f"WHERE {load_id_column} = {sql_literal(load_id)}")
         log.info("resuming load %s: removed its possibly written state row", load_id)
         return 1
-    if job.file_format != "parquet" or not client.should_load_data_to_staging_dataset(table):
+    if job.file_format != "parquet":
         return 0  # other jobs are merges (idempotent) or not ours to second-guess
+    from dlt.common.schema.utils import get_root_table
+
+    into_table = get_root_table(client.schema.tables, table)["name"] in direct
+    if not into_table and not client.should_load_data_to_staging_dataset(table):
+        return 0  # appended tables: not ours to second-guess
     import pyarrow.parquet as pq
 
     id_column = client.schema.naming.normalize_identifier("_dlt_id")
     ids = pq.read_table(path, columns=[id_column]).column(0).to_pylist()
-    with sql.with_staging_dataset():
+    with nullcontext() if into_table else sql.with_staging_dataset():
         name = sql.make_qualified_table_name(table)
         column = sql.escape_column_name(id_column)
-        for chunk in _chunks(ids, _BATCH):
-            sql.execute_sql(f"DELETE FROM {name} WHERE {column} IN "
-                            f"({', '.join(_literal(i) for i in chunk)})")
-    log.info("resuming load %s: removed the staged rows of %s, which a killed run may "
-             "have copied without noting it", load_id, os.path.basename(path))
+        for statement in delete_by_ids(name, column, ids):
+            sql.execute_sql(statement)
+    log.info("resuming load %s: removed the %s rows of %s, which a killed run may have "
+             "copied without noting it", load_id, "loaded" if into_table else "staged",
+             os.path.basename(path))
     return 1
 
-
-def _literal(value: str) -> str:
-    # dlt's ids are base64-like, but quote properly anyway: paramstyles differ per driver.
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]

@@ -135,10 +135,10 @@ def run(
 
 def load(pipeline: Any, target: Target, source: Any, report: RunReport) -> None:
     """Extract, normalize and load; for whole-table destinations, only a complete run."""
-    from zoomsync.destinations.fastload import faster_table_chains
+    from zoomsync.destinations.fastload import faster_load_step
     from zoomsync.sync.resume import forget_unnoted_copies
 
-    faster_table_chains()  # dlt's per-load table bookkeeping, without its deep copies
+    faster_load_step()  # dlt's per-load bookkeeping, without its deep copies (fastload.py)
     # A load a killed run left half done is resumed first; make that safe (resume.py).
     forget_unnoted_copies(pipeline)
     if not target.replaces_tables:

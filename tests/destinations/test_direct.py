@@ -1,0 +1,140 @@
+"""A first load writes straight into empty tables; later loads merge through staging
+(zoomsync/destinations/direct.py). On DuckDB and PostgreSQL: which path each table family
+took (the package's note, the staging dataset), and the rows: one per key, the last one
+when a key repeats within a load, with only its nested rows; updates merged afterwards."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.destinations import readers
+from tests.services import POSTGRES_URL, service
+from zoomsync.config import Settings
+from zoomsync.destinations import resolve
+from zoomsync.destinations.direct import NOTE, noted_roots
+
+
+@dataclass
+class Place:
+    destination: Any
+    reader: Callable[[str], readers.Reader]  # dataset -> reader
+    schemas: Callable[[], set[str]]  # the database's schemas
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Place]:
+    if request.param == "duckdb":
+        import duckdb
+
+        path = tmp_path / "direct.duckdb"
+        target = resolve(Settings(_env_file=None, destination="duckdb",  # type: ignore[call-arg]
+                                  duckdb_path=path))
+
+        def duck_schemas() -> set[str]:
+            with duckdb.connect(str(path), read_only=True) as con:
+                return {r[0] for r in con.execute(
+                    "select schema_name from information_schema.schemata").fetchall()}
+
+        yield Place(target.destination, lambda d: readers.duckdb(str(path), d), duck_schemas)
+        return
+    import psycopg2
+
+    url = service(POSTGRES_URL, "PostgreSQL")
+    target = resolve(Settings(_env_file=None, destination="postgres",  # type: ignore[call-arg]
+                              postgres_url=url))
+
+    def pg_schemas() -> set[str]:
+        with psycopg2.connect(url) as con, con.cursor() as cur:
+            cur.execute("select schema_name from information_schema.schemata")
+            return {r[0] for r in cur.fetchall()}
+
+    made = set(pg_schemas())
+    yield Place(target.destination, lambda d: readers.postgres(url, d), pg_schemas)
+    with psycopg2.connect(url) as con, con.cursor() as cur:
+        for schema in pg_schemas() - made:
+            cur.execute(f'drop schema "{schema}" cascade')
+
+
+def _meetings(rows: list[dict[str, Any]]) -> Any:
+    import dlt
+
+    return dlt.resource(rows, name="meetings", write_disposition="merge", primary_key="id")
+
+
+def _hosts(rows: list[dict[str, Any]]) -> Any:
+    import dlt
+
+    return dlt.resource(rows, name="hosts", write_disposition="merge", primary_key="id")
+
+
+def _run(pipeline: Any, *resources: Any) -> frozenset[str]:
+    """Load; the roots the package loaded directly, from its stored state."""
+    info = pipeline.run(list(resources), loader_file_format="parquet")
+    (load_id,) = info.loads_ids
+    return noted_roots(pipeline.get_load_package_state(load_id))
+
+
+def _by_id(reader: readers.Reader, table: str) -> dict[Any, dict[str, Any]]:
+    return {r["id"]: r for r in reader.rows(table)}
+
+
+def test_first_load_is_direct_and_keeps_the_last_row_of_a_repeated_key(
+        place: Place, tmp_path: Path) -> None:
+    import dlt
+
+    dataset = f"direct_{secrets.token_hex(3)}"
+    pipeline = dlt.pipeline(pipeline_name="direct_test", destination=place.destination,
+                            dataset_name=dataset, pipelines_dir=str(tmp_path / "pipelines"))
+    first = [{"id": 1, "topic": "old", "tags": [{"t": "a"}, {"t": "b"}]},
+             {"id": 2, "topic": "two", "tags": [{"t": "c"}]},
+             {"id": 1, "topic": "new", "tags": [{"t": "z"}]}]  # the same key again
+    assert _run(pipeline, _meetings(first), _hosts([{"id": 7, "name": "h"}])) == {
+        "meetings", "hosts"}
+    reader = place.reader(dataset)
+    meetings = _by_id(reader, "meetings")
+    assert {k: r["topic"] for k, r in meetings.items()} == {1: "new", 2: "two"}
+    tags = reader.rows("meetings__tags")
+    assert sorted((r["_dlt_root_id"], r["t"]) for r in tags) == sorted(
+        [(meetings[1]["_dlt_id"], "z"), (meetings[2]["_dlt_id"], "c")])
+    # Nothing went through staging: dlt never made the staging dataset.
+    assert f"{dataset}_staging" not in place.schemas()
+
+    # Tables that hold rows merge as dlt does: by key, nested rows replaced.
+    second = [{"id": 2, "topic": "two, edited", "tags": [{"t": "d"}, {"t": "e"}]},
+              {"id": 3, "topic": "three", "tags": []}]
+    assert _run(pipeline, _meetings(second)) == frozenset()
+    meetings = _by_id(reader, "meetings")
+    assert {k: r["topic"] for k, r in meetings.items()} == {
+        1: "new", 2: "two, edited", 3: "three"}
+    assert sorted((r["_dlt_root_id"], r["t"]) for r in reader.rows("meetings__tags")) == sorted(
+        [(meetings[1]["_dlt_id"], "z"), (meetings[2]["_dlt_id"], "d"),
+         (meetings[2]["_dlt_id"], "e")])
+    assert f"{dataset}_staging" in place.schemas()
+
+
+def test_only_empty_families_go_direct(place: Place, tmp_path: Path) -> None:
+    import dlt
+
+    dataset = f"direct_{secrets.token_hex(3)}"
+    pipeline = dlt.pipeline(pipeline_name="direct_mixed", destination=place.destination,
+                            dataset_name=dataset, pipelines_dir=str(tmp_path / "pipelines"))
+    assert _run(pipeline, _hosts([{"id": 7, "name": "h"}])) == {"hosts"}
+    # A new stream later on: its tables are new, so they load directly; hosts merge.
+    noted = _run(pipeline, _hosts([{"id": 7, "name": "h2"}, {"id": 8, "name": "i"}]),
+                 _meetings([{"id": 1, "topic": "t", "tags": [{"t": "a"}]}]))
+    assert noted == {"meetings"}
+    reader = place.reader(dataset)
+    assert {k: r["name"] for k, r in _by_id(reader, "hosts").items()} == {7: "h2", 8: "i"}
+    assert [r["topic"] for r in reader.rows("meetings")] == ["t"]
+    assert [r["t"] for r in reader.rows("meetings__tags")] == ["a"]
+
+
+def test_package_state_names_the_note() -> None:
+    assert noted_roots({"destination_state": {NOTE: ["a", "b"]}}) == {"a", "b"}
+    assert noted_roots({}) == frozenset()
