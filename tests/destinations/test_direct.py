@@ -17,7 +17,7 @@ from tests.destinations import readers
 from tests.services import POSTGRES_URL, service
 from zoomsync.config import Settings
 from zoomsync.destinations import resolve
-from zoomsync.destinations.direct import NOTE, noted_roots
+from zoomsync.destinations.direct import INDEXES, NOTE, noted_roots
 
 
 @dataclass
@@ -133,6 +133,41 @@ def test_only_empty_families_go_direct(place: Place, tmp_path: Path) -> None:
     assert {k: r["name"] for k, r in _by_id(reader, "hosts").items()} == {7: "h2", 8: "i"}
     assert [r["topic"] for r in reader.rows("meetings")] == ["t"]
     assert [r["t"] for r in reader.rows("meetings__tags")] == ["a"]
+
+
+def test_postgres_builds_the_dlt_id_indexes_after_a_first_load(tmp_path: Path) -> None:
+    """The UNIQUE `_dlt_id` index, put off during the copy, is there afterwards, under the
+    name dlt gives it; later loads keep it."""
+    import dlt
+    import psycopg2
+
+    url = service(POSTGRES_URL, "PostgreSQL")
+    target = resolve(Settings(_env_file=None, destination="postgres",  # type: ignore[call-arg]
+                              postgres_url=url))
+    dataset = f"direct_{secrets.token_hex(3)}"
+    pipeline = dlt.pipeline(pipeline_name="direct_index", destination=target.destination,
+                            dataset_name=dataset, pipelines_dir=str(tmp_path / "pipelines"))
+
+    def unique_indexes() -> dict[str, str]:
+        with psycopg2.connect(url) as con, con.cursor() as cur:
+            cur.execute("select tablename, indexname from pg_indexes where schemaname = %s "
+                        "and indexdef like 'CREATE UNIQUE INDEX %% (_dlt_id)'", [dataset])
+            return dict(cur.fetchall())
+
+    try:
+        assert _run(pipeline, _meetings([{"id": 1, "topic": "t", "tags": [{"t": "a"}]}])) == {
+            "meetings"}
+        expected = {"meetings": "meetings__dlt_id_key",
+                    "meetings__tags": "meetings__tags__dlt_id_key"}
+        (load_id,) = pipeline.list_completed_load_packages()
+        assert pipeline.get_load_package_state(load_id)["destination_state"][INDEXES] == expected
+        assert {t: i for t, i in unique_indexes().items() if t in expected} == expected
+        _run(pipeline, _meetings([{"id": 1, "topic": "u", "tags": [{"t": "b"}]}]))
+        assert {t: i for t, i in unique_indexes().items() if t in expected} == expected
+    finally:
+        with psycopg2.connect(url) as con, con.cursor() as cur:
+            cur.execute(f'drop schema if exists "{dataset}" cascade')
+            cur.execute(f'drop schema if exists "{dataset}_staging" cascade')
 
 
 def test_package_state_names_the_note() -> None:
