@@ -141,3 +141,29 @@ def test_state_reset_waits_for_no_one_and_never_races_a_run(emu: RunningEmulator
             assert "Traceback" not in r.stderr
     finally:
         held.release()
+
+
+def test_full_refresh_with_wait_waits_then_resets(emu: RunningEmulator, tmp_path: Path) -> None:
+    """`run --full-refresh users --wait` under a held lock waits, and only then forgets the
+    users' state: the run after the wait reads and loads every user again."""
+    env = zoomsync_env(emu, tmp_path)
+    first = subprocess.run([sys.executable, "-m", "zoomsync", "run", "--streams", "users"],
+                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=50)
+    assert first.returncode == 0, first.stderr
+    pipelines = tmp_path / "pipelines"
+    state_files = sorted(pipelines.glob("*/state.json"))
+    before = [p.read_text() for p in state_files]
+    lock = RunLock(lock_path(tmp_path))
+    lock.acquire()
+    proc = subprocess.Popen([sys.executable, "-m", "zoomsync", "run", "--streams", "users",
+                             "--full-refresh", "users", "--wait", "--json"], env=env,
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(2.5)
+    assert proc.poll() is None  # still waiting
+    assert [p.read_text() for p in state_files] == before  # and nothing reset meanwhile
+    lock.release()
+    out, err = proc.communicate(timeout=50)
+    assert proc.returncode == 0, err
+    # Reset: every user loads again (an unchanged account would load none otherwise).
+    assert json.loads(out)["rows"]["users"] == len(emu.emulator.dataset.live_users())

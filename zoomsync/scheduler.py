@@ -177,10 +177,13 @@ def serve(accounts: list[Settings], schedule: Schedule, *, streams: list[str] | 
           start_date: date | None, wait: bool = False, observe: Observe | None = None,
           show: Callable[[Settings, RunReport], None] | None = None,
           announce: Callable[[str], None] | None = None, stopper: Stopper | None = None,
-          clock: Clock | None = None) -> int:
+          clock: Clock | None = None,
+          locked: Callable[[Settings], None] | None = None) -> int:
     """Lock every account, then run them all in turn on `schedule`; the exit code.
 
-    `show` renders each run's report; `announce` prints one line between runs.
+    `show` renders each run's report; `announce` prints one line between runs; `locked`
+    runs once per account when every lock is held, before the first run (`--full-refresh`:
+    under `--wait` it must wait for the running zoomsync too, not reset under it).
     """
     from zoomsync import status
 
@@ -192,6 +195,8 @@ def serve(accounts: list[Settings], schedule: Schedule, *, streams: list[str] | 
         for lock in sorted(locks, key=lambda lk: str(lk.path)):
             if not lock.acquire(wait=wait, should_stop=lambda: stopper.stopping):
                 return stopper.exit_code
+        for settings in accounts if locked else ():
+            locked(settings)
 
         backoff = Backoff(accounts[0].backoff_initial, accounts[0].backoff_max)
 

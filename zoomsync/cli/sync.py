@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from zoomsync.cli.common import app, console, parse_date, parse_streams
 from zoomsync.errors import ConfigError
+
+if TYPE_CHECKING:
+    from zoomsync.config import Settings
 
 
 @app.command()
@@ -80,11 +83,13 @@ def run(
         raise ConfigError("--mask-pii (ZOOMSYNC_MASK_PII) applies to the synapse destination "
                           "only: masking is a Synapse feature")
     chosen, start = parse_streams(streams), parse_date(start_date, "--start-date")
-    if full_refresh:
+    refresh = parse_streams(full_refresh) if full_refresh else None
+
+    def reset_state(settings: Settings) -> None:
         from zoomsync.sync.state import reset
 
-        for settings in accounts:
-            reset(settings, parse_streams(full_refresh))
+        reset(settings, refresh, locked=True)  # serve() holds the lock: --wait waits first
+
     # Several reports (accounts, scheduled runs): JSON as one line each, named.
     lines = len(accounts) > 1 or schedule.kind != "once"
 
@@ -93,7 +98,7 @@ def run(
 
     # A held lock (LockHeld) exits 75 in main().
     code = serve(accounts, schedule, streams=chosen, start_date=start, wait=wait,
-                 observe=_progress, show=show,
+                 observe=_progress, show=show, locked=reset_state if refresh else None,
                  # Logs say it already when no one watches a terminal.
                  announce=(lambda line: console.print(line, markup=False))
                  if console.is_terminal else None)

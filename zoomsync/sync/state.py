@@ -282,11 +282,13 @@ def bookmarks(settings: Settings) -> dict[str, StreamState]:
     return out
 
 
-def reset(settings: Settings, streams: list[str] | None = None) -> list[str]:
+def reset(settings: Settings, streams: list[str] | None = None, *,
+          locked: bool = False) -> list[str]:
     """Clear the state of `streams` (every stream if None), here and in the warehouse.
 
     The next run reads them in full again. Tables keep their rows: the warehouse is the
     long-term copy of what Zoom has forgotten. Returns the streams whose state was cleared.
+    `locked`: the caller holds the account's run lock already (`run --full-refresh`).
     """
     from dlt.pipeline.helpers import pipeline_drop
 
@@ -294,8 +296,9 @@ def reset(settings: Settings, streams: list[str] | None = None) -> list[str]:
     from zoomsync.lock import RunLock
 
     # Never under a running sync: it would commit the state it read before the reset.
-    lock = RunLock(status.files(settings)[1])
-    lock.acquire()  # LockHeld: one line naming the running zoomsync
+    lock = None if locked else RunLock(status.files(settings)[1])
+    if lock is not None:
+        lock.acquire()  # LockHeld: one line naming the running zoomsync
     try:
         pipeline = _pipeline(settings)
         known = [n for n in resource_states(pipeline) if streams is None or n in streams]
@@ -306,7 +309,8 @@ def reset(settings: Settings, streams: list[str] | None = None) -> list[str]:
         pipeline_drop(pipeline, resources=[f"re:^{n}$" for n in known], state_only=True)()
         return known
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def _pipeline(settings: Settings) -> Any:
