@@ -195,8 +195,9 @@ def serve(accounts: list[Settings], schedule: Schedule, *, streams: list[str] | 
         for lock in sorted(locks, key=lambda lk: str(lk.path)):
             if not lock.acquire(wait=wait, should_stop=lambda: stopper.stopping):
                 return stopper.exit_code
-        for settings in accounts if locked else ():
-            locked(settings)
+        if locked:
+            for settings in accounts:
+                locked(settings)
 
         backoff = Backoff(accounts[0].backoff_initial, accounts[0].backoff_max)
 

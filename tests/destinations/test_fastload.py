@@ -305,3 +305,22 @@ def test_package_state_without_pipeline_state_still_restores_from_the_warehouse(
                          destination=dlt.destinations.duckdb(database), dataset_name="data")
     again.sync_destination()
     assert again.state["sources"]["lean"]["resources"]["rows"]["bookmark"] == "2026-11-27"
+
+
+def test_filesystem_loads_keep_the_pipeline_state_they_write_as_a_file(tmp_path: Path) -> None:
+    """dlt's filesystem destination writes its state file from the package's copy."""
+    import dlt
+
+    faster_load_step()
+    pipeline = dlt.pipeline(pipeline_name="files", pipelines_dir=str(tmp_path / "a"),
+                            destination=dlt.destinations.filesystem(str(tmp_path / "bucket")),
+                            dataset_name="data")
+
+    @dlt.resource(name="rows")
+    def rows() -> Any:
+        dlt.current.resource_state()["bookmark"] = "2026-11-27"
+        yield [{"id": 1}]
+
+    (load_id,) = pipeline.run(rows(), loader_file_format="parquet").loads_ids
+    assert "pipeline_state" in pipeline.get_load_package_state(load_id)
+    assert list((tmp_path / "bucket" / "data" / "_dlt_pipeline_state").iterdir())

@@ -116,7 +116,7 @@ def _load_ids(place: Place) -> dict[str, set[str]]:
 
 # What a kill at each point must have left in the final tables of a first load. A first
 # load copies its files straight into the tables (destinations/direct.py): while it copies,
-# some tables may hold rows already, never all.
+# some tables may hold rows already, never all; once some are done, any number may.
 APPLIED = {"extract": "none", "normalize": "none", "load-copying": "not all",
            "load-partial": "some"}
 
@@ -152,8 +152,8 @@ def kill_and_rerun(emu: RunningEmulator, tmp: Path, make: PlaceFactory,
         elif APPLIED[point.name] == "not all":
             assert left < with_rows, f"killed at {point.name} ({at.describe()}): all hold rows"
         else:
-            assert left and left < with_rows, (f"killed at {point.name} ({at.describe()}): "
-                                               f"{sorted(left)} of {sorted(with_rows)} hold rows")
+            # Not "fewer than all": a first load's started copies may have committed too.
+            assert left, f"killed at {point.name} ({at.describe()}): no table holds rows"
     again = sync(emu, home, place, dataset)
     assert again.returncode == 0, again.stderr
     return content_differences(expected, contents(place.reader))

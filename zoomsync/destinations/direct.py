@@ -77,7 +77,7 @@ def _install(cls: Any) -> None:
         return _dedup_jobs(self, table_chain, completed_table_chain_jobs or ())
 
     def complete_load(self: Any, load_id: str) -> None:
-        _build_deferred_indexes(self)
+        _finish_package(self)
         completed(self, load_id)
 
     cls.should_load_data_to_staging_dataset = should_load_data_to_staging_dataset
@@ -161,7 +161,7 @@ def _unique_indexes(client: Any, roots: Sequence[str]) -> dict[str, str]:
     Kept row by row during a COPY such an index more than doubled the copy of our largest
     table (116k participants: 0.26 s against 0.12 s, measured); built after the rows it is
     one sort. So a first load drops them and builds the same-named unique indexes when its
-    jobs are done (`_build_deferred_indexes`), which also fails the load should a file
+    jobs are done (`_finish_package`), which also fails the load should a file
     have been copied twice.
     """
     from dlt.common.schema.utils import get_nested_tables
@@ -182,9 +182,11 @@ def _unique_indexes(client: Any, roots: Sequence[str]) -> dict[str, str]:
     return {table: index for table, index in rows or () if table in tables}
 
 
-def _build_deferred_indexes(client: Any) -> None:
-    """The indexes `_unique_indexes` put off, built when every job of the package is done,
-    before dlt records the load (again, harmlessly, when a killed run's package resumes)."""
+def _finish_package(client: Any) -> None:
+    """When every job of the package is done, before dlt records the load: build the
+    indexes `_unique_indexes` put off (again, harmlessly, when a killed run's package
+    resumes), and note "no direct roots" for a package set up before this module, or dlt's
+    staging clean-up right after would decide for it with its tables already loaded."""
     from dlt.common.storages.load_package import (
         CurrentLoadPackageStateNotAvailable,
         destination_state,
@@ -194,8 +196,6 @@ def _build_deferred_indexes(client: Any) -> None:
         state = destination_state()
     except CurrentLoadPackageStateNotAvailable:
         return
-    # A package set up before this module has no note: decide "none" now, or dlt's staging
-    # clean-up after this call would decide for it, with its tables already loaded.
     state.setdefault(NOTE, [])
     deferred = state.get(INDEXES, {})
     sql = client.sql_client

@@ -32,11 +32,11 @@ def postgres_target(settings: Settings) -> Target:
     from zoomsync.destinations.direct import write_first_loads_directly
 
     write_first_loads_directly()  # a first load writes each row once (direct.py)
-    # dlt's UNIQUE index on every table's `_dlt_id` stays, though it costs 5-20% of a large
-    # load (bench/README.md): for a root table with nested tables dlt's merge copies every
+    # dlt's UNIQUE index on every table's `_dlt_id` stays (a first load builds it after its
+    # rows, direct.py): for a root table with nested tables dlt's merge copies every
     # staging row carrying a kept `_dlt_id`, so a file copied twice into staging (or, on a
-    # first load, into the table: direct.py) would reach the table twice; resume.py
-    # prevents that, and the index turns any miss into an error.
+    # first load, into the table) would reach the table twice; resume.py prevents that,
+    # and the index turns any miss into an error.
     return Target("postgres", f"postgres:{where}", dlt.destinations.postgres(credentials=url),
                   "parquet")
 

@@ -15,10 +15,10 @@ tables the rows of every started, unnoted copy job: by `_dlt_id` read from the j
 Parquet file, or, for dlt's state table (one insert job per package), by load id. A first
 load copies its files straight into the tables (destinations/direct.py notes which): their
 unnoted copies are deleted from the tables the same way. A job that had not committed
-deletes nothing; either way dlt's rerun of it then adds its rows
-once. This reads dlt's package folders (dlt has no hook for it), as dlt 1.31 writes them;
-without its notes every started copy counts as unnoted, which is still safe. Only dlt's
-SQL warehouses with a staging dataset are touched: our Synapse client keeps a load ledger.
+deletes nothing; either way dlt's rerun of it then adds its rows once. This reads dlt's
+package folders (dlt has no hook for it), as dlt 1.31 writes them; without its notes every
+started copy counts as unnoted, which is still safe. Only dlt's SQL warehouses with a
+staging dataset are touched: our Synapse client keeps a load ledger.
 """
 
 from __future__ import annotations
