@@ -1,10 +1,12 @@
-"""A PostgreSQL load sets up one ADBC database however many tables it copies
-(zoomsync/destinations/postgres_copy.py), and the rows still arrive, each table whole."""
+"""A PostgreSQL load sets up one ADBC database however many tables it copies, reuses its
+connections, opens no psycopg2 connection per copy and leaves none open when it is done
+(zoomsync/destinations/postgres_copy.py); and the rows still arrive, each table whole."""
 
 from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,20 +17,30 @@ from zoomsync.config import Settings
 from zoomsync.destinations import postgres_copy, resolve
 
 
-def test_one_adbc_database_for_every_table_of_a_load(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_adbc_database_and_reused_connections_for_a_load(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import dlt
+    import psycopg2
     from adbc_driver_manager import dbapi
 
     url = service(POSTGRES_URL, "PostgreSQL")
     set_up: list[str] = []
-    connect = dbapi.connect
+    cloned: list[int] = []
+    sessions: list[int] = []
+    connect, clone, pg_connect = dbapi.connect, dbapi.Connection.adbc_clone, psycopg2.connect
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         set_up.append(kwargs["db_kwargs"]["uri"])
         return connect(*args, **kwargs)
 
-    monkeypatch.setattr(dbapi, "connect", counting)
+    def cloning(self: Any) -> Any:
+        cloned.append(1)
+        return clone(self)
+
+    def session(*args: Any, **kwargs: Any) -> Any:
+        sessions.append(1)
+        return pg_connect(*args, **kwargs)
+
     monkeypatch.setattr(postgres_copy, "_templates", {})  # none left from other tests
     target = resolve(Settings(_env_file=None, destination="postgres",  # type: ignore[call-arg]
                               postgres_url=url))
@@ -39,12 +51,47 @@ def test_one_adbc_database_for_every_table_of_a_load(tmp_path: Path,
               for i in range(6)}
     resources = [dlt.resource(rows, name=name, write_disposition="merge", primary_key="id")
                  for name, rows in tables.items()]
+    pipeline.extract(resources, loader_file_format="parquet")
+    pipeline.normalize()
+    monkeypatch.setenv("LOAD__WORKERS", "2")  # two copies at a time: two connections
+    monkeypatch.setattr(dbapi, "connect", counting)
+    monkeypatch.setattr(dbapi.Connection, "adbc_clone", cloning)
+    monkeypatch.setattr(psycopg2, "connect", session)
     try:
-        pipeline.run(resources, loader_file_format="parquet")
+        info = pipeline.load()
     finally:
-        postgres_copy.close_shared()
-    assert len(set_up) == 1  # six tables, six Parquet files, one database
+        postgres_copy.close_shared()  # this test's database (`_templates` is its own)
+        monkeypatch.undo()
+    copies = [j for j in info.load_packages[0].jobs["completed_jobs"]
+              if j.job_file_info.file_format == "parquet"]
+    assert len(copies) == 6 and len(set_up) == 1  # six Parquet files, one database
+    assert 1 <= len(cloned) <= 2  # connections reused: as many as copies ran at once
+    # dlt's own connections (set-up, state, completion), none per copy: dlt alone opens one
+    # psycopg2 connection around each copy job too.
+    assert len(sessions) < len(copies)
+    assert postgres_copy._idle == {}  # closed when the load completed
     reader = readers.postgres(url, dataset)
     for name, rows in tables.items():
         got = sorted((r["id"], r["name"], r["empty"]) for r in reader.rows(name))
         assert got == [(r["id"], r["name"], "") for r in rows]  # '' stays '', not NULL
+
+
+def test_a_failed_copy_closes_its_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job that failed mid-transaction never hands its connection to the next job."""
+    url = service(POSTGRES_URL, "PostgreSQL")
+    monkeypatch.setattr(postgres_copy, "_idle", {})
+
+    credentials = SimpleNamespace(to_native_representation=lambda: url)
+    job = SimpleNamespace(_job_client=SimpleNamespace(config=SimpleNamespace(
+        credentials=credentials)))  # what `_connect` reads of dlt's job
+    with postgres_copy._connect(job) as conn, conn.cursor() as cur:
+        cur.execute("select 1")
+    assert len(postgres_copy._idle[url]) == 1  # went through: back in the pool
+    kept = postgres_copy._idle[url][0]
+    with pytest.raises(RuntimeError), postgres_copy._connect(job) as conn:
+        assert conn is kept  # the idle one is taken first
+        raise RuntimeError("the COPY failed")
+    assert postgres_copy._idle[url] == []
+    with pytest.raises(Exception):  # noqa: B017 - closed: ADBC raises its own error type
+        kept.cursor()
+    postgres_copy.close_idle()

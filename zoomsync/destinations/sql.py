@@ -26,9 +26,9 @@ def postgres_target(settings: Settings) -> Target:
     # (research/dlt-feasibility.md §5) but loads '' as NULL (it adds FORCE_NULL for every
     # nullable column), and Zoom sends '' for guests' ids and many empty fields. dlt flattens
     # our rows before writing Parquet, so ADBC's lack of nested types does not bite here.
-    from zoomsync.destinations.postgres_copy import share_adbc_database
+    from zoomsync.destinations.postgres_copy import fast_parquet_copies
 
-    share_adbc_database()  # ~0.3 s less per table loaded (postgres_copy.py)
+    fast_parquet_copies()  # one ADBC database per server, connections reused (postgres_copy.py)
     from zoomsync.destinations.direct import write_first_loads_directly
 
     write_first_loads_directly()  # a first load writes each row once (direct.py)
