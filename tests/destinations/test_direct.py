@@ -173,3 +173,74 @@ def test_postgres_builds_the_dlt_id_indexes_after_a_first_load(tmp_path: Path) -
 def test_package_state_names_the_note() -> None:
     assert noted_roots({"destination_state": {NOTE: ["a", "b"]}}) == {"a", "b"}
     assert noted_roots({}) == frozenset()
+
+
+def test_postgres_copy_jobs_build_the_index_and_check_the_keys(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table in one file gets its `_dlt_id` index from its own COPY job, in the COPY's
+    transaction, and a root's keys are checked off dlt's main thread; a table in several
+    files gets its index when every file is in, and its keys checked across them all."""
+    import threading
+
+    import dlt
+    import psycopg2
+    from dlt.destinations.impl.postgres.postgres import PostgresParquetCopyJob
+
+    from zoomsync.destinations import direct
+
+    url = service(POSTGRES_URL, "PostgreSQL")
+    target = resolve(Settings(_env_file=None, destination="postgres",  # type: ignore[call-arg]
+                              postgres_url=url))
+    after_copy: dict[str, list[tuple[str, ...]]] = {}
+    checked_in: list[str] = []
+    run, losers = PostgresParquetCopyJob.run, direct._losers
+
+    def recording_run(self: Any) -> None:
+        after_copy.setdefault(self.load_table_name, []).append(tuple(self.after_copy))
+        run(self)
+
+    def recording_losers(*args: Any) -> list[str]:
+        checked_in.append(threading.current_thread().name)
+        return losers(*args)
+
+    monkeypatch.setattr(PostgresParquetCopyJob, "run", recording_run)
+    monkeypatch.setattr(direct, "_losers", recording_losers)
+    datasets = []
+    try:
+        for split in (False, True):
+            dataset = f"direct_{secrets.token_hex(3)}"
+            datasets.append(dataset)
+            pipeline = dlt.pipeline(pipeline_name=f"direct_jobs_{split}",
+                                    destination=target.destination, dataset_name=dataset,
+                                    pipelines_dir=str(tmp_path / str(split)))
+            rows = [{"id": 1, "topic": "old", "tags": [{"t": "a"}]},
+                    {"id": 2, "topic": "two", "tags": [{"t": "b"}]},
+                    {"id": 1, "topic": "new", "tags": [{"t": "c"}]}]
+            if split:  # two rows per file: the repeated key spans two files
+                monkeypatch.setenv("NORMALIZE__DATA_WRITER__FILE_MAX_ITEMS", "2")
+            after_copy.clear()
+            checked_in.clear()
+            assert _run(pipeline, _meetings(rows)) == {"meetings"}
+            reader = readers.postgres(url, dataset)
+            assert {k: r["topic"] for k, r in _by_id(reader, "meetings").items()} == {
+                1: "new", 2: "two"}
+            assert sorted(r["t"] for r in reader.rows("meetings__tags")) == ["b", "c"]
+            with psycopg2.connect(url) as con, con.cursor() as cur:
+                cur.execute("select tablename from pg_indexes where schemaname = %s and "
+                            "indexdef like 'CREATE UNIQUE INDEX %% (_dlt_id)'", [dataset])
+                assert {r[0] for r in cur.fetchall()} >= {"meetings", "meetings__tags"}
+            if not split:
+                assert after_copy["meetings"] == [(
+                    f'CREATE UNIQUE INDEX IF NOT EXISTS "meetings__dlt_id_key" ON '
+                    f'"{dataset}"."meetings" ("_dlt_id")',)]
+                assert len(after_copy["meetings__tags"]) == 1
+                assert checked_in and threading.main_thread().name not in checked_in
+            else:
+                assert len(after_copy["meetings"]) == 2  # two files: built at the end
+                assert set(after_copy["meetings"]) == {()}
+                assert checked_in == [threading.main_thread().name]
+    finally:
+        with psycopg2.connect(url) as con, con.cursor() as cur:
+            for dataset in datasets:
+                cur.execute(f'drop schema if exists "{dataset}" cascade')
+                cur.execute(f'drop schema if exists "{dataset}_staging" cascade')
