@@ -20,10 +20,12 @@ import pytest
 from zoomsync.destinations.fastload import (
     clone_table,
     dlt_clone_table,
+    dlt_nested_tables,
     dlt_table_chains,
     extend_tables_with_table_chain,
     faster_load_step,
     json_copy,
+    nested_tables,
 )
 
 
@@ -132,6 +134,8 @@ def test_duckdb_load_opens_the_file_once(tmp_path: Path,
 
 PIPELINE = "fastload_zoom"
 CLONE_MODULES = ("dlt.common.schema.utils", "dlt.common.destination.utils", "dlt.load.utils")
+NESTED_MODULES = ("dlt.common.schema.utils", "dlt.load.utils",
+                  "dlt.common.normalizers.json.helpers")
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +208,9 @@ def _dlt_only(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("dlt.load.utils", "dlt.load.load"):
         monkeypatch.setattr(importlib.import_module(name), "_extend_tables_with_table_chain",
                             dlt_table_chains())
+    for name in NESTED_MODULES:
+        monkeypatch.setattr(importlib.import_module(name), "get_nested_tables",
+                            dlt_nested_tables())
 
 
 def test_clone_equals_dlts_on_the_zoomsync_schema(zoom_package: Path, tmp_path: Path) -> None:
@@ -223,6 +230,34 @@ def test_clone_equals_dlts_on_the_zoomsync_schema(zoom_package: Path, tmp_path: 
     odd = {"name": "t", "write_disposition": "append", "x": ({"y": [1]},)}
     copied = json_copy(odd)  # a tuple: not JSON, so copied by deepcopy
     assert copied == odd and copied["x"][0] is not odd["x"][0]
+
+
+def test_nested_tables_equal_dlts_on_the_zoomsync_schema(zoom_package: Path,
+                                                         tmp_path: Path) -> None:
+    tables = _attached(zoom_package, tmp_path).default_schema.tables
+    original = dlt_nested_tables()
+    assert original is not nested_tables
+    deepest = 0
+    for name in [*tables, "no_such_table"]:
+        for options in ({}, {"include_self": False}, {"max_nesting": 0}, {"max_nesting": 1}):
+            ours = nested_tables(tables, name, **options)
+            assert [t["name"] for t in ours] == [
+                t["name"] for t in original(tables, name, **options)], (name, options)
+            assert all(a is b for a, b in zip(ours, original(tables, name, **options),
+                                              strict=True))  # the schema's own tables
+        deepest = max(deepest, len(nested_tables(tables, name)))
+    assert deepest >= 3  # a root with nested tables below nested tables
+
+
+def test_load_lineage_names_the_schema_version(zoom_package: Path, tmp_path: Path) -> None:
+    """dlt's lineage in the load's trace (`outputs`), with the schema hashed once per load."""
+    faster_load_step()
+    pipeline = _attached(zoom_package, tmp_path)
+    info = pipeline.load()
+    outputs = [o for step in info.metrics.values() for m in step for o in m["outputs"]]
+    assert len(outputs) > 10  # one per resource that wrote tables
+    assert {s["version_hash"] for o in outputs for s in o["schemas"]} == {
+        pipeline.default_schema.version_hash}
 
 
 def test_prepare_load_table_same_as_dlts(zoom_package: Path, tmp_path: Path,
