@@ -116,6 +116,7 @@ def test_postgres_loads_parquet_and_keeps_the_password_out_of_sight() -> None:
             c.credentials.username, c.credentials.password) == (
         "db.example.com", 5433, "analytics", "loader", "s3cret-pw")
     assert "s3cret" not in t.where
+    assert t.destination.capabilities().max_parallel_load_jobs == 8  # connections it holds
 
 
 def test_filesystem_on_s3_passes_keys_region_and_endpoint() -> None:
