@@ -35,6 +35,9 @@ reads it (to write its state file; SQL warehouses get the state as a row of
 `_dlt_pipeline_state`, a job of the package), yet dlt rewrites and hashes the package
 state each time jobs finish — 7 times for the benchmark account, 4 MB each time with
 zoomsync's row hashes (sync/state.py): 0.5 s of a 1.8 s PostgreSQL load, profiled.
+
+Two more, each described where it is installed: `nested_tables` for dlt's
+`get_nested_tables`, and `_install_outputs_hashed_once` for the load's lineage.
 """
 
 from __future__ import annotations
@@ -64,8 +67,9 @@ _LEAVES = (str, int, float, bool, type(None))  # immutable JSON values: shared, 
 
 def faster_load_step() -> None:
     """Replace dlt's table-chain helper by `extend_tables_with_table_chain`, its table clone
-    by `clone_table`, keep the pipeline state out of SQL loads' package state, and hash the
-    schema once for the load's lineage (idempotent)."""
+    by `clone_table`, its nested-table walk by `nested_tables`, keep the pipeline state out
+    of SQL loads' package state, and hash the schema once for the load's lineage
+    (idempotent)."""
     _install_chains()
     _install_clone()
     _install_nested()
