@@ -16,13 +16,16 @@ throughput: on bench/pacing.py's 20-user account (14k rows) the engine's whole l
   and sent by binary `COPY` through ADBC (`adbc_ingest`, which is
   `COPY ... FROM STDIN (FORMAT binary)`) per table, on one connection.
 
-Prints rows/s of each and the ratio zoomsync / engine (target >= 0.5). Never asserts.
+Each side loads `--repeat` times (default 3), alternately, each time into empty tables;
+prints the medians' rows/s and ratio zoomsync / engine (target >= 0.5), and every run's
+seconds. Never asserts.
 
 From the repository root:
 
     .venv/bin/python -m bench.load                 # starts its own PostgreSQL if needed
     .venv/bin/python -m bench.load --users 20      # the small account: dlt's fixed cost
     .venv/bin/python -m bench.load --no-postgres   # DuckDB only
+    .venv/bin/python -m bench.load --repeat 5      # five loads per side
 
 PostgreSQL: ZOOMSYNC_TEST_POSTGRES_URL if set; otherwise the script runs itself again
 under scripts/services.sh, which starts a throwaway server on 127.0.0.1 (and stops it).
@@ -35,6 +38,7 @@ import json
 import logging
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,15 +62,28 @@ REPO = Path(__file__).resolve().parent.parent
 NO_LIMITS = {"LIGHT": 100_000, "MEDIUM": 100_000, "HEAVY": 100_000,
              "RESOURCE_INTENSIVE": 100_000}
 PIPELINE = "zoomsync_bench_load"
+# As zoomsync.sync.runner sets it: dlt's anonymous telemetry is off in zoomsync's loads.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
 @dataclass
 class Measure:
+    """Seconds of each repetition; the medians are compared (one run on a 2-core machine
+    shared with the server varies by ±15%: threads, the server's own timing)."""
+
     destination: str
     rows: int
     tables: int
-    zoomsync_s: float
-    engine_s: float
+    zoomsync_runs: list[float]
+    engine_runs: list[float]
+
+    @property
+    def zoomsync_s(self) -> float:
+        return statistics.median(self.zoomsync_runs)
+
+    @property
+    def engine_s(self) -> float:
+        return statistics.median(self.engine_runs)
 
     @property
     def ratio(self) -> float:
@@ -82,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="zoomsync-bench-load-") as tmp:
         results = bench(args, Path(tmp))
     if args.json:
-        print(json.dumps([asdict(r) | {"ratio": r.ratio} for r in results], indent=2))
+        print(json.dumps([asdict(r) | {"zoomsync_s": r.zoomsync_s, "engine_s": r.engine_s,
+                                       "ratio": r.ratio} for r in results], indent=2))
     else:
         print(render(results))
     return 0
@@ -99,10 +117,10 @@ def _under_services(argv: list[str]) -> int:
 def bench(args: argparse.Namespace, tmp: Path) -> list[Measure]:
     url = None if args.no_postgres else os.environ[POSTGRES_URL]
     extracted = extract(args, tmp / "extracted", url)
-    results = [load_duckdb(extracted, tmp / "duckdb")]
+    results = [load_duckdb(extracted, tmp / "duckdb", args.repeat)]
     if not args.no_postgres:
         assert url is not None
-        results.append(load_postgres(extracted, tmp / "postgres", url))
+        results.append(load_postgres(extracted, tmp / "postgres", url, args.repeat))
     return results
 
 
@@ -158,6 +176,16 @@ def _pipeline(extracted: Path, where: Path, target: Any) -> Any:
     return pipeline
 
 
+def _again(normalized: Any, where: Path, target: Any) -> Any:
+    """A pipeline for `target` on a fresh copy of `normalized`'s pipelines dir: the same
+    normalized package, not loaded yet."""
+    import dlt
+
+    shutil.copytree(normalized.pipelines_dir, where)
+    return dlt.pipeline(pipeline_name=PIPELINE, destination=target.destination,
+                        dataset_name="zoom", pipelines_dir=str(where))
+
+
 def _files(pipeline: Any, aside: Path) -> tuple[dict[str, list[Path]], int]:
     """The normalized Parquet files per data table (copied aside), and their row count."""
     import pyarrow.parquet as pq
@@ -187,31 +215,35 @@ def _timed_load(pipeline: Any) -> float:
     return time.perf_counter() - started
 
 
-def load_duckdb(extracted: Path, where: Path) -> Measure:
+def load_duckdb(extracted: Path, where: Path, repeat: int) -> Measure:
     import duckdb
 
     from zoomsync.destinations import resolve
 
+    def target(n: int) -> Any:
+        return resolve(Settings(_env_file=None, destination="duckdb",  # type: ignore[call-arg]
+                                duckdb_path=where / f"zoomsync{n}.duckdb"))
+
     where.mkdir(parents=True)
-    target = resolve(Settings(_env_file=None, destination="duckdb",  # type: ignore[call-arg]
-                              duckdb_path=where / "zoomsync.duckdb"))
-    pipeline = _pipeline(extracted, where, target)
-    files, rows = _files(pipeline, where / "parquet")
-    print(f"Loading {rows:,} rows in {len(files)} tables into DuckDB…", file=sys.stderr,
-          flush=True)
-    ours = _timed_load(pipeline)
-    # Opened and closed on the clock, as zoomsync's load opens the file and checkpoints it
-    # when it closes (0.3 s of either side on the benchmark account).
-    started = time.perf_counter()
-    with duckdb.connect(str(where / "engine.duckdb")) as con:
-        for table, paths in files.items():
-            listed = ", ".join(f"'{p}'" for p in paths)
-            con.execute(f'create table "{table}" as select * from read_parquet([{listed}])')
-    engine = time.perf_counter() - started
+    normalized = _pipeline(extracted, where, target(0))
+    files, rows = _files(normalized, where / "parquet")
+    print(f"Loading {rows:,} rows in {len(files)} tables into DuckDB, {repeat}x…",
+          file=sys.stderr, flush=True)
+    ours, engine = [], []
+    for n in range(repeat):  # alternately: whatever the machine does hits both sides
+        ours.append(_timed_load(_again(normalized, where / f"run{n}", target(n))))
+        # Opened and closed on the clock, as zoomsync's load opens the file and checkpoints
+        # it when it closes (0.3 s of either side on the benchmark account).
+        started = time.perf_counter()
+        with duckdb.connect(str(where / f"engine{n}.duckdb")) as con:
+            for table, paths in files.items():
+                listed = ", ".join(f"'{p}'" for p in paths)
+                con.execute(f'create table "{table}" as select * from read_parquet([{listed}])')
+        engine.append(time.perf_counter() - started)
     return Measure("DuckDB", rows, len(files), ours, engine)
 
 
-def load_postgres(extracted: Path, where: Path, url: str) -> Measure:
+def load_postgres(extracted: Path, where: Path, url: str, repeat: int) -> Measure:
     import adbc_driver_postgresql.dbapi as adbc
     import pyarrow.parquet as pq
 
@@ -219,29 +251,52 @@ def load_postgres(extracted: Path, where: Path, url: str) -> Measure:
 
     target = resolve(Settings(_env_file=None, destination="postgres",  # type: ignore[call-arg]
                               postgres_url=url))
-    pipeline = _pipeline(extracted, where, target)
-    files, rows = _files(pipeline, where / "parquet")
+    normalized = _pipeline(extracted, where, target)
+    files, rows = _files(normalized, where / "parquet")
     schema = f"bench_engine_{os.getpid()}"
-    print(f"Loading {rows:,} rows in {len(files)} tables into PostgreSQL…", file=sys.stderr,
-          flush=True)
-    try:
-        ours = _timed_load(pipeline)
-        with adbc.connect(url) as con, con.cursor() as cur:
-            cur.execute(f'create schema "{schema}"')
-            con.commit()
-            # From the files, as zoomsync's load starts: PostgreSQL cannot read Parquet, so
-            # its bulk path from them is pyarrow's read and a binary COPY.
-            started = time.perf_counter()
-            for table, paths in files.items():
-                for i, path in enumerate(paths):
-                    cur.adbc_ingest(table, pq.read_table(path),
-                                    mode="create" if i == 0 else "append",
-                                    db_schema_name=schema)
-            con.commit()
-            engine = time.perf_counter() - started
-    finally:
-        _drop(url, schema, pipeline.dataset_name)
+    print(f"Loading {rows:,} rows in {len(files)} tables into PostgreSQL, {repeat}x…",
+          file=sys.stderr, flush=True)
+    ours, engine = [], []
+    for n in range(repeat):  # each into empty schemas, alternately
+        _drop(url, schema, normalized.dataset_name)
+        _settle(url)
+        try:
+            ours.append(_timed_load(_again(normalized, where / f"run{n}", target)))
+            _settle(url)
+            with adbc.connect(url) as con, con.cursor() as cur:
+                cur.execute(f'create schema "{schema}"')
+                con.commit()
+                # From the files, as zoomsync's load starts: PostgreSQL cannot read Parquet,
+                # so its bulk path from them is pyarrow's read and a binary COPY.
+                started = time.perf_counter()
+                for table, paths in files.items():
+                    for i, path in enumerate(paths):
+                        cur.adbc_ingest(table, pq.read_table(path),
+                                        mode="create" if i == 0 else "append",
+                                        db_schema_name=schema)
+                con.commit()
+                engine.append(time.perf_counter() - started)
+        finally:
+            _drop(url, schema, normalized.dataset_name)
     return Measure("PostgreSQL", rows, len(files), ours, engine)
+
+
+def _settle(url: str) -> None:
+    """Let the server finish what the last load left it (dirty pages, exiting connections)
+    so neither side pays for the other: without this the COPY after zoomsync's load took
+    0.41-0.70 s, and 0.41-0.47 s with it."""
+    import psycopg2
+
+    con = psycopg2.connect(url)
+    try:
+        con.autocommit = True
+        with con.cursor() as cur:
+            cur.execute("checkpoint")
+    except psycopg2.errors.InsufficientPrivilege:
+        pass  # a server of the user's own, without the right to: the pause alone
+    finally:
+        con.close()
+    time.sleep(1)
 
 
 def _drop(url: str, *schemas: str) -> None:
@@ -255,11 +310,16 @@ def _drop(url: str, *schemas: str) -> None:
 def render(results: list[Measure]) -> str:
     header = ["destination", "rows", "tables", "zoomsync load s", "zoomsync rows/s",
               "engine bulk s", "engine rows/s", "ratio", f"target ≥{TARGET_RATIO}"]
+    # Medians of the repetitions; the spread of zoomsync's and the engine's runs below.
     rows = [[r.destination, f"{r.rows:,}", str(r.tables), f"{r.zoomsync_s:.2f}",
              f"{r.rows / r.zoomsync_s:,.0f}", f"{r.engine_s:.2f}", f"{r.rows / r.engine_s:,.0f}",
              f"{r.ratio:.2f}", "PASS" if r.ratio >= TARGET_RATIO else "FAIL"]
             for r in results]
-    return render_table(header, rows)
+    spread = "\n".join(
+        f"{r.destination}: zoomsync {' '.join(f'{s:.2f}' for s in r.zoomsync_runs)} s; "
+        f"engine {' '.join(f'{s:.2f}' for s in r.engine_runs)} s (medians above)"
+        for r in results)
+    return render_table(header, rows) + "\n" + spread
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -273,11 +333,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--participants-mean", type=int, default=DEFAULT_PARTICIPANTS_MEAN,
                    help=f"mean people per instance (default {DEFAULT_PARTICIPANTS_MEAN})")
     p.add_argument("--seed", type=int, default=42, help="dataset seed (default 42)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="loads per side, compared by their medians (default 3)")
     p.add_argument("--no-postgres", action="store_true", help="DuckDB only")
     p.add_argument("--json", action="store_true", help="print the results as JSON only")
     args = p.parse_args(argv)
     if args.users < 4:
         p.error("--users must be at least 4 (the emulator needs one user of each status)")
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
     return args
 
 
