@@ -83,19 +83,13 @@ def _install_outputs_hashed_once() -> None:
     25 times per load, ~50 ms of a 1 s PostgreSQL load at its end (bench/load.py, a
     232 KB schema). The schema does not change while it runs: give it a stand-in whose
     hash is computed once."""
-    try:
-        from dlt.load.load import Load
-    except ImportError:
-        return
-    original = getattr(Load, "_compute_outputs", None)
-    if getattr(Load, "_zoomsync_hashed_once", False) or not callable(original):
-        return
 
-    def _compute_outputs(self: Any, schema: Any, *args: Any, **kwargs: Any) -> Any:
-        return original(self, _HashedOnce(schema), *args, **kwargs)
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def _compute_outputs(self: Any, schema: Any, *args: Any, **kwargs: Any) -> Any:
+            return original(self, _HashedOnce(schema), *args, **kwargs)
+        return _compute_outputs
 
-    Load._compute_outputs = _compute_outputs  # type: ignore[method-assign]
-    Load._zoomsync_hashed_once = True  # type: ignore[attr-defined]
+    _wrap_load_method("_compute_outputs", wrap)
 
 
 class _HashedOnce:
@@ -112,21 +106,34 @@ class _HashedOnce:
 def _install_lean_package_state() -> None:
     try:
         from dlt.common.storages.load_package import load_package_state
+    except ImportError:
+        return
+
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def load_single_package(self: Any, load_id: str, schema: Any) -> Any:
+            if not str(getattr(self.destination, "destination_type", "")).endswith(
+                    ".filesystem"):
+                # dlt's key for it (dlt/pipeline/state_sync.py LOAD_PACKAGE_STATE_KEY)
+                load_package_state()["state"].pop("pipeline_state", None)
+            return original(self, load_id, schema)
+        return load_single_package
+
+    _wrap_load_method("load_single_package", wrap)
+
+
+def _wrap_load_method(name: str, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]
+                      ) -> None:
+    """Replace dlt's `Load.<name>` by `wrap(dlt's)`, once; left as dlt's if dlt renamed it."""
+    try:
         from dlt.load.load import Load
     except ImportError:
         return
-    original = getattr(Load, "load_single_package", None)
-    if getattr(Load, "_zoomsync_lean_state", False) or not callable(original):
+    original = getattr(Load, name, None)
+    if not callable(original) or getattr(original, "_zoomsync_wrapped", False):
         return
-
-    def load_single_package(self: Any, load_id: str, schema: Any) -> Any:
-        if not str(getattr(self.destination, "destination_type", "")).endswith(".filesystem"):
-            # dlt's key for it (dlt/pipeline/state_sync.py LOAD_PACKAGE_STATE_KEY)
-            load_package_state()["state"].pop("pipeline_state", None)
-        return original(self, load_id, schema)
-
-    Load.load_single_package = load_single_package  # type: ignore[method-assign]
-    Load._zoomsync_lean_state = True  # type: ignore[attr-defined]
+    replacement = wrap(original)
+    replacement._zoomsync_wrapped = True  # type: ignore[attr-defined]
+    setattr(Load, name, replacement)
 
 
 def _install_chains() -> None:
