@@ -69,6 +69,7 @@ def _install(cls: Any) -> None:
     staged = cls.should_load_data_to_staging_dataset
     followups = cls.create_table_chain_completed_followup_jobs
     completed = cls.complete_load
+    created = cls.create_load_job
 
     def should_load_data_to_staging_dataset(self: Any, table_name: str) -> bool:
         if _root(self.schema, table_name) in _direct_roots(self):
@@ -95,7 +96,6 @@ def _install(cls: Any) -> None:
         _check_after_run(self, job, table)
         return job
 
-    created = cls.create_load_job
     cls.create_load_job = create_load_job
     cls.should_load_data_to_staging_dataset = should_load_data_to_staging_dataset
     cls.complete_load = complete_load

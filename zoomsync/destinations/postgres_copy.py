@@ -11,10 +11,10 @@ for every file it:
 - and, around the job (`RunnableLoadJob.run_managed`), opens the job client's own
   psycopg2 connection, another server process, which the ADBC copy never uses.
 
-A zoomsync load has one file per table, ~50 of them, 20 running at a time on what is
-often a small machine shared with the server. `fast_parquet_copies()` replaces three
-methods of dlt's `PostgresParquetCopyJob` (dlt has no option for any of this; should dlt
-rename them, its own behaviour stays):
+A zoomsync load has one file per table, ~50 of them, up to 8 running at a time (sql.py)
+on what is often a small machine shared with the server. `fast_parquet_copies()` replaces
+three methods of dlt's `PostgresParquetCopyJob` and wraps `PostgresClient.complete_load`
+(dlt has no option for any of this; should dlt rename them, its own behaviour stays):
 
 - `_connect`: a connection from a pool kept per URL: one database per URL for the life of
   the process (`adbc_clone`: a new connection, the same database); a job takes an idle
@@ -110,12 +110,10 @@ def _run(self: Any) -> None:
         for table in pq_stream_with_new_columns(self._file_path, ()):
             yield from table.to_batches()
 
+    # The whole file in one `adbc_ingest`, as dlt does for PostgreSQL (its
+    # `_ingest_per_rowgroup` is for other drivers).
     with self._connect() as conn, conn.cursor() as cur:
-        if getattr(self, "_ingest_per_rowgroup", False):
-            rows = sum(cur.adbc_ingest(self.load_table_name, table, mode="append", **where)
-                       for table in pq_stream_with_new_columns(self._file_path, ()))
-        else:
-            rows = cur.adbc_ingest(self.load_table_name, batches(), mode="append", **where)
+        rows = cur.adbc_ingest(self.load_table_name, batches(), mode="append", **where)
         for statement in self.after_copy:
             cur.execute(statement)
         conn.commit()
