@@ -193,7 +193,8 @@ def test_postgres_copy_jobs_build_the_index_and_check_the_keys(
                               postgres_url=url))
     after_copy: dict[str, list[tuple[str, ...]]] = {}
     checked_in: list[str] = []
-    run, losers = PostgresParquetCopyJob.run, direct._losers
+    indexes_made: list[str] = []  # each index statement, wherever it is made
+    run, losers, create_index = PostgresParquetCopyJob.run, direct._losers, direct._create_index
 
     def recording_run(self: Any) -> None:
         after_copy.setdefault(self.load_table_name, []).append(tuple(self.after_copy))
@@ -203,7 +204,12 @@ def test_postgres_copy_jobs_build_the_index_and_check_the_keys(
         checked_in.append(threading.current_thread().name)
         return losers(*args)
 
+    def recording_create_index(client: Any, table: str, index: str) -> str:
+        indexes_made.append(table)
+        return create_index(client, table, index)
+
     monkeypatch.setattr(PostgresParquetCopyJob, "run", recording_run)
+    monkeypatch.setattr(direct, "_create_index", recording_create_index)
     monkeypatch.setattr(direct, "_losers", recording_losers)
     datasets = []
     try:
@@ -220,6 +226,7 @@ def test_postgres_copy_jobs_build_the_index_and_check_the_keys(
                 monkeypatch.setenv("NORMALIZE__DATA_WRITER__FILE_MAX_ITEMS", "2")
             after_copy.clear()
             checked_in.clear()
+            indexes_made.clear()
             assert _run(pipeline, _meetings(rows)) == {"meetings"}
             reader = readers.postgres(url, dataset)
             assert {k: r["topic"] for k, r in _by_id(reader, "meetings").items()} == {
@@ -234,10 +241,13 @@ def test_postgres_copy_jobs_build_the_index_and_check_the_keys(
                     f'CREATE UNIQUE INDEX IF NOT EXISTS "meetings__dlt_id_key" ON '
                     f'"{dataset}"."meetings" ("_dlt_id")',)]
                 assert len(after_copy["meetings__tags"]) == 1
+                # Each made once, for its COPY: the end of the package found both built.
+                assert sorted(indexes_made) == ["meetings", "meetings__tags"]
                 assert checked_in and threading.main_thread().name not in checked_in
             else:
                 assert len(after_copy["meetings"]) == 2  # two files: built at the end
                 assert set(after_copy["meetings"]) == {()}
+                assert "meetings" in indexes_made  # by the end of the package
                 assert checked_in == [threading.main_thread().name]
     finally:
         with psycopg2.connect(url) as con, con.cursor() as cur:
