@@ -167,21 +167,17 @@ def extract(args: argparse.Namespace, where: Path, postgres_url: str | None) -> 
 
 def _pipeline(extracted: Path, where: Path, target: Any) -> Any:
     """A pipeline for `target` holding a copy of the one extracted package, normalized."""
-    import dlt
-
-    shutil.copytree(extracted, where / "pipelines")
-    pipeline = dlt.pipeline(pipeline_name=PIPELINE, destination=target.destination,
-                            dataset_name="zoom", pipelines_dir=str(where / "pipelines"))
+    pipeline = _copied(extracted, where / "pipelines", target)
     pipeline.normalize()  # Parquet for both: extract chose it (the same for both targets)
     return pipeline
 
 
-def _again(normalized: Any, where: Path, target: Any) -> Any:
-    """A pipeline for `target` on a fresh copy of `normalized`'s pipelines dir: the same
-    normalized package, not loaded yet."""
+def _copied(pipelines_dir: Path | str, where: Path, target: Any) -> Any:
+    """A pipeline for `target` on a copy of `pipelines_dir` at `where` (for a normalized
+    pipeline's: the same package, not loaded yet)."""
     import dlt
 
-    shutil.copytree(normalized.pipelines_dir, where)
+    shutil.copytree(pipelines_dir, where)
     return dlt.pipeline(pipeline_name=PIPELINE, destination=target.destination,
                         dataset_name="zoom", pipelines_dir=str(where))
 
@@ -231,7 +227,7 @@ def load_duckdb(extracted: Path, where: Path, repeat: int) -> Measure:
           file=sys.stderr, flush=True)
     ours, engine = [], []
     for n in range(repeat):  # alternately: whatever the machine does hits both sides
-        ours.append(_timed_load(_again(normalized, where / f"run{n}", target(n))))
+        ours.append(_timed_load(_copied(normalized.pipelines_dir, where / f"run{n}", target(n))))
         # Opened and closed on the clock, as zoomsync's load opens the file and checkpoints
         # it when it closes (0.3 s of either side on the benchmark account).
         started = time.perf_counter()
@@ -261,7 +257,7 @@ def load_postgres(extracted: Path, where: Path, url: str, repeat: int) -> Measur
         _drop(url, schema, normalized.dataset_name)
         _settle(url)
         try:
-            ours.append(_timed_load(_again(normalized, where / f"run{n}", target)))
+            ours.append(_timed_load(_copied(normalized.pipelines_dir, where / f"run{n}", target)))
             _settle(url)
             with adbc.connect(url) as con, con.cursor() as cur:
                 cur.execute(f'create schema "{schema}"')
