@@ -28,15 +28,14 @@ behaviour stays.
 
 from __future__ import annotations
 
-import collections
-import contextlib
-import functools
 import importlib
 import logging
 import os
 import threading
 from collections.abc import Sequence
 from typing import Any
+
+from zoomsync.destinations.file_order import table_files
 
 log = logging.getLogger("zoomsync.destinations")
 
@@ -235,21 +234,7 @@ def _index_after_copy(client: Any, table: str, file_path: str) -> list[str]:
 
 def _files_of(table: str, file_path: str) -> int:
     """How many files of `table` the package of `file_path` (a job file) holds."""
-    return _files_per_table(os.path.dirname(os.path.dirname(file_path))).get(table, 0)
-
-
-@functools.lru_cache(maxsize=8)
-def _files_per_table(package: str) -> dict[str, int]:
-    """Data files per table in a load package's folder, counted once: dlt names them
-    `table.file_id.retry_count.format` and moves them between these folders, and a
-    package gets no new data files once it is loading."""
-    ids: set[tuple[str, str]] = set()
-    for folder in ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs"):
-        with contextlib.suppress(FileNotFoundError):
-            ids |= {(parts[0], parts[1]) for parts in (
-                name.split(".") for name in os.listdir(os.path.join(package, folder)))
-                if len(parts) >= 4 and parts[-1] != "sql"}  # not follow-up jobs
-    return dict(collections.Counter(table for table, _ in ids))
+    return len(table_files(os.path.dirname(os.path.dirname(file_path))).get(table, ()))
 
 
 def _create_index(client: Any, table: str, index: str) -> str:
@@ -360,7 +345,9 @@ def _check_after_run(client: Any, job: Any, table: Any) -> None:
 
 
 def _losers(client: Any, root: Any, files: Sequence[str]) -> list[str]:
-    """`_dlt_id`s of rows in `files` (the root's) whose key a later row repeats.
+    """`_dlt_id`s of rows in `files` (the root's) whose key a later row repeats: later in
+    its file, or in a file named later (file_order.py; the folder is not compared, as
+    `_present` may find one file still filed as started).
 
     Asked of DuckDB (in memory, whatever the destination): it reads the key columns of the
     Parquet files and counts distinct keys in ~15 ms for 100k participants, against ~90 ms
@@ -379,7 +366,7 @@ def _losers(client: Any, root: Any, files: Sequence[str]) -> list[str]:
         row_id = _quoted(client.schema.naming.normalize_identifier("_dlt_id"))
         return [str(r[0]) for r in con.execute(
             f"SELECT {row_id} FROM (SELECT {row_id}, row_number() OVER (PARTITION BY {columns}"
-            " ORDER BY filename DESC, file_row_number DESC) AS n FROM read_parquet("
+            " ORDER BY parse_filename(filename) DESC, file_row_number DESC) AS n FROM read_parquet("
             f"[{listed}], filename = true, file_row_number = true)) WHERE n > 1").fetchall()]
 
 

@@ -17,7 +17,7 @@ from tests.services import AZURITE_BLOB_URL, AZURITE_CONNECTION_STRING, service
 from zoomsync.destinations.synapse.names import SEQ
 from zoomsync.destinations.synapse.stage import SharedAccessSignature
 from zoomsync.destinations.synapse.storage import StagingArea, StorageConfig
-from zoomsync.destinations.synapse.upload import ROW_BITS, file_number, stage_file
+from zoomsync.destinations.synapse.upload import ROW_BITS, stage_file
 from zoomsync.errors import ConfigError, DestinationError
 
 LOAD = "1767225600.000001"
@@ -113,7 +113,7 @@ def test_files_are_rewritten_for_copy_and_staged(area: StagingArea, tmp_path: Pa
                    source)
     columns = ["id", "email", "created_at", "dept"]  # table order; dept arrived later
     name = stage_file(area, "zoom", "users", LOAD, str(source), columns,
-                      {"dept": pa.string()}, "abc")
+                      {"dept": pa.string()}, "abc", 3)
     assert name == f"zoomsync/zoom/{LOAD}/users/abc.parquet"
     body = httpx.get(area.sas_url(name, area.sas_token())).content
     table = pq.read_table(io.BytesIO(body))
@@ -121,10 +121,11 @@ def test_files_are_rewritten_for_copy_and_staged(area: StagingArea, tmp_path: Pa
     assert table.column("id").to_pylist() == ["B", "b"]
     assert table.column("dept").to_pylist() == [None, None]
     assert table.schema.field("created_at").type == pa.timestamp("ms", "UTC")
-    base = file_number("abc") << ROW_BITS
+    base = 3 << ROW_BITS  # the file's place among the table's: rows of later files come after
     assert table.column(SEQ).to_pylist() == [base, base + 1]
     # A retried job overwrites its own blob instead of adding a second copy.
-    stage_file(area, "zoom", "users", LOAD, str(source), columns, {"dept": pa.string()}, "abc")
+    stage_file(area, "zoom", "users", LOAD, str(source), columns, {"dept": pa.string()}, "abc",
+               3)
     assert area.list(area.folder("zoom", "users", LOAD)) == [name]
 
 

@@ -311,3 +311,32 @@ def test_a_copy_the_pool_cannot_read_fails_the_run_in_one_line(
     message = str(caught.value)
     assert "\n" not in message and "Zm9yZ2Vk" not in message
     assert "failed terminally with message: COPY INTO: cannot list" in message
+
+
+def test_the_last_row_of_a_repeated_key_wins_across_files(
+        emulator: RunningEmulator, standin: PoolStandIn, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two rows per file: the merge keeps the row staged last by `_zoomsync_seq`, which
+    numbers files in the order dlt wrote them (file_order.py), not by their random ids."""
+    import dlt
+
+    from zoomsync.destinations import resolve
+
+    monkeypatch.setenv("NORMALIZE__DATA_WRITER__FILE_MAX_ITEMS", "2")
+    dataset = f"zoom_{secrets.token_hex(3)}"
+    settings = settings_for(emulator, tmp_path, dataset)
+    target = resolve(settings)
+    pipeline = dlt.pipeline(pipeline_name="synapse_files", destination=target.destination,
+                            staging=target.staging, dataset_name=dataset,
+                            pipelines_dir=str(tmp_path / "pipelines"))
+    rows = [{"id": i % 3, "topic": f"v{i}", "tags": [{"t": f"t{i}"}]} for i in range(12)]
+    resource = dlt.resource(rows, name="meetings", write_disposition="merge", primary_key="id")
+    info = pipeline.run(target.adapt_resource(resource),
+                        loader_file_format=target.loader_file_format)
+    (package,) = info.load_packages
+    assert len([j for j in package.jobs["completed_jobs"]
+                if j.job_file_info.table_name == "meetings"
+                and j.job_file_info.file_format == "parquet"]) == 6
+    pool = Pool(standin, dataset)
+    assert {r["id"]: r["topic"] for r in pool.rows("meetings")} == {0: "v9", 1: "v10", 2: "v11"}
+    assert sorted(r["t"] for r in pool.rows("meetings__tags")) == ["t10", "t11", "t9"]

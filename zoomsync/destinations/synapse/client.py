@@ -37,6 +37,7 @@ from dlt.common.utils import uniq_id
 from dlt.destinations.job_client_impl import SqlJobClientBase
 from dlt.destinations.job_impl import FollowupJobRequestImpl
 
+from zoomsync.destinations.file_order import file_place
 from zoomsync.destinations.synapse import ddl, masking
 from zoomsync.destinations.synapse.names import LEDGER
 from zoomsync.destinations.synapse.plan import FamilyLoad, StagedTable, run_family
@@ -234,7 +235,8 @@ class UploadJob(_OneLine, HasFollowupJobs):
                  for n, c in columns.items()}
         info = self._parsed_file_name
         stage_file(client.loader.area, client.sql_client.dataset_name, info.table_name,
-                   self._load_id, self._file_path, list(columns), types, info.file_id)
+                   self._load_id, self._file_path, list(columns), types, info.file_id,
+                   file_place(self._file_path))
 
 
 class FamilyJobRequest(FollowupJobRequestImpl):

@@ -6,7 +6,8 @@ newest row per key by `_zoomsync_seq`. So each file is rewritten, one row group 
   appeared later in the load) written as nulls of the column's type, so every file of a
   table matches the one staging table;
 - plus `_zoomsync_seq`: the row's position in the file (dlt writes rows in extraction
-  order), above the file's own number, so rows of two files of one table never tie.
+  order), above the file's place among its table's files in the load (file_order.py: in the
+  order they were written), so rows of a later file come after, and never tie.
 Timestamps stay as dlt wrote them: the destination asks dlt for millisecond precision,
 because COPY documents Parquet MICROS/NANOS as unsupported
 (https://learn.microsoft.com/azure/synapse-analytics/sql/design-elt-data-loading).
@@ -15,24 +16,19 @@ because COPY documents Parquet MICROS/NANOS as unsupported
 from __future__ import annotations
 
 import tempfile
-import zlib
 from collections.abc import Sequence
 from typing import Any
 
 from zoomsync.destinations.synapse.names import SEQ
 from zoomsync.destinations.synapse.storage import StagingArea
 
-ROW_BITS = 32  # rows per file below 2**32; the file's number above
-
-
-def file_number(file_id: str) -> int:
-    """A stable number per dlt file id (31 bits, so the sequence stays a positive bigint)."""
-    return zlib.crc32(file_id.encode()) & 0x7FFFFFFF
+ROW_BITS = 32  # rows per file below 2**32; the file's place above (a positive bigint)
 
 
 def prepare(source: str, target: str, columns: Sequence[str], arrow_types: dict[str, Any],
-            file_id: str) -> int:
-    """Rewrite the Parquet file `source` into `target` for COPY; returns the row count."""
+            place: int) -> int:
+    """Rewrite the Parquet file `source` into `target` for COPY; returns the row count.
+    `place`: the file's among its table's files in the load (file_order.file_place)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -41,7 +37,7 @@ def prepare(source: str, target: str, columns: Sequence[str], arrow_types: dict[
     fields = [reader.schema_arrow.field(c) if c in have else pa.field(c, arrow_types[c])
               for c in columns]
     schema = pa.schema([*fields, pa.field(SEQ, pa.int64(), nullable=False)])
-    base = file_number(file_id) << ROW_BITS
+    base = place << ROW_BITS
     rows = 0
     with pq.ParquetWriter(target, schema, compression="snappy",
                           coerce_timestamps="ms", allow_truncated_timestamps=True) as writer:
@@ -55,15 +51,17 @@ def prepare(source: str, target: str, columns: Sequence[str], arrow_types: dict[
 
 
 def stage_file(area: StagingArea, schema: str, table: str, load_id: str, source: str,
-               columns: Sequence[str], arrow_types: dict[str, Any], file_id: str) -> str:
-    """Prepare one dlt file and upload it to the table's folder of this load; its blob name.
+               columns: Sequence[str], arrow_types: dict[str, Any], file_id: str,
+               place: int) -> str:
+    """Prepare one dlt file (its `place` among the table's files, in write order) and
+    upload it to the table's folder of this load; its blob name.
 
     The blob is named after dlt's file id, so a retried job overwrites its own earlier
     upload instead of adding a second copy of the rows.
     """
     name = f"{area.folder(schema, table, load_id)}/{file_id}.parquet"
     with tempfile.NamedTemporaryFile(suffix=".parquet") as tmp:
-        prepare(source, tmp.name, columns, arrow_types, file_id)
+        prepare(source, tmp.name, columns, arrow_types, place)
         with open(tmp.name, "rb") as data:
             area.upload(name, data)
     return name
