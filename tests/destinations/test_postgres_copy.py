@@ -95,3 +95,97 @@ def test_a_failed_copy_closes_its_connection(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(Exception):  # noqa: B017 - closed: ADBC raises its own error type
         kept.cursor()
     postgres_copy.close_idle()
+
+
+def test_the_database_is_opened_in_the_background_before_the_first_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`warm_up` is asked when the load sets up the dataset, before any copy job runs; the
+    load's one ADBC database is made once (by the warm-up, unless a copy job got there
+    first on a very busy machine)."""
+    import threading
+
+    import dlt
+    from adbc_driver_manager import dbapi
+    from dlt.destinations.impl.postgres.postgres import PostgresParquetCopyJob
+
+    url = service(POSTGRES_URL, "PostgreSQL")
+    events: list[tuple[str, str]] = []
+    connect, run, warm_up = dbapi.connect, PostgresParquetCopyJob.run, postgres_copy.warm_up
+
+    def recording_warm_up(uri: str) -> None:
+        events.append(("warm-up", uri))
+        warm_up(uri)
+
+    def recording_connect(*args: Any, **kwargs: Any) -> Any:
+        events.append(("database", threading.current_thread().name))
+        return connect(*args, **kwargs)
+
+    def recording_run(self: Any) -> None:
+        events.append(("copy", threading.current_thread().name))
+        run(self)
+
+    monkeypatch.setattr(postgres_copy, "_templates", {})
+    monkeypatch.setattr(postgres_copy, "_idle", {})
+    target = resolve(Settings(_env_file=None, destination="postgres",  # type: ignore[call-arg]
+                              postgres_url=url))
+    dataset = f"warm_{secrets.token_hex(3)}"
+    pipeline = dlt.pipeline(pipeline_name="warm_test", destination=target.destination,
+                            dataset_name=dataset, pipelines_dir=str(tmp_path))
+    pipeline.extract(dlt.resource([{"id": n} for n in range(20)], name="t",
+                                  write_disposition="merge", primary_key="id"),
+                     loader_file_format="parquet")
+    pipeline.normalize()
+    monkeypatch.setattr(dbapi, "connect", recording_connect)
+    monkeypatch.setattr(PostgresParquetCopyJob, "run", recording_run)
+    monkeypatch.setattr(postgres_copy, "warm_up", recording_warm_up)
+    try:
+        pipeline.load()
+    finally:
+        postgres_copy.close_shared()
+        monkeypatch.undo()
+    assert events[0][0] == "warm-up" and events[0][1].startswith(url)  # dlt adds a timeout
+    assert sorted(kind for kind, _ in events[1:]) == ["copy", "database"]
+    assert [r["id"] for r in readers.postgres(url, dataset).rows("t")] == list(range(20))
+
+
+def test_a_warm_up_the_load_outlived_opens_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A load without copies can end before its warm-up thread runs: it then opens no
+    database and pools no connection (close_idle ran meanwhile)."""
+    import threading
+
+    url = service(POSTGRES_URL, "PostgreSQL")
+    monkeypatch.setattr(postgres_copy, "_templates", {})
+    monkeypatch.setattr(postgres_copy, "_idle", {})
+    held: list[threading.Thread] = []
+
+    class Held(threading.Thread):
+        def start(self) -> None:  # started by the test, after the load has ended
+            held.append(self)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(threading, "Thread", Held)
+        postgres_copy.warm_up(url)
+        postgres_copy.warm_up(url)  # already warming: no second thread
+    assert len(held) == 1
+    postgres_copy.close_idle()  # the load completed
+    threading.Thread.start(held[0])
+    held[0].join(10)
+    assert postgres_copy._idle == {} and postgres_copy._templates == {}
+    assert postgres_copy._warming == set()
+
+
+def test_a_failed_warm_up_leaves_the_error_to_the_copies(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No server there: the warm-up ends quietly, pooling nothing; the copy jobs connect
+    again and report the error themselves."""
+    import threading
+
+    monkeypatch.setattr(postgres_copy, "_templates", {})
+    monkeypatch.setattr(postgres_copy, "_idle", {})
+    url = "postgresql://nobody:not-a-secret@127.0.0.1:1/none"
+    postgres_copy.warm_up(url)
+    for thread in threading.enumerate():
+        if thread.name == "zoomsync-copy-warm-up":
+            thread.join(10)
+    assert postgres_copy._idle == {} and postgres_copy._templates == {}
+    assert postgres_copy._warming == set()

@@ -24,6 +24,11 @@ three methods of dlt's `PostgresParquetCopyJob` and wraps `PostgresClient.comple
 - `run_managed`: dlt's, with the job client left unconnected (`_Unconnected`).
 - `run`: dlt's copy, then any statements `after_copy` holds, in the same transaction
   (direct.py builds a first load's `_dlt_id` index there).
+- and as a load sets up the dataset (`PostgresClient.initialize_storage`, before its
+  tables are made), `warm_up` opens the URL's database and one connection in a background
+  thread, while the main thread waits on the server's DDL with a core idle. Else the first
+  copy job sets them up, under the pool's lock, with every other job waiting: 0.1-0.13 s
+  of a process's first load (bench/load.py's first run; a `zoomsync run` has only that).
 
 Measured on the benchmark account (bench/load.py, 249k rows, 48 tables, 2 cores): one
 connection per file and one for the whole load, the same COPYs, 0.53-0.59 s against
@@ -44,6 +49,8 @@ log = logging.getLogger("zoomsync.destinations")
 _lock = threading.Lock()
 _templates: dict[str, Any] = {}  # URL -> an ADBC connection that keeps the database open
 _idle: dict[str, list[Any]] = {}  # URL -> connections no job is using (last in, first out)
+_warming: set[str] = set()  # URLs whose `warm_up` is running
+_closings = [0]  # how many times `close_idle` ran: a warm-up started before must not pool
 
 
 def fast_parquet_copies() -> None:
@@ -62,9 +69,14 @@ def fast_parquet_copies() -> None:
         return
     managed = RunnableLoadJob.run_managed
     completed = PostgresClient.complete_load
+    initialize = PostgresClient.initialize_storage
 
     def run_managed(self: Any, job_client: Any, done_event: Any, /) -> None:
         managed(self, _Unconnected(job_client), done_event)
+
+    def initialize_storage(self: Any, *args: Any, **kwargs: Any) -> Any:
+        warm_up(self.config.credentials.to_native_representation())
+        return initialize(self, *args, **kwargs)
 
     def complete_load(self: Any, load_id: str) -> Any:
         result = completed(self, load_id)
@@ -76,6 +88,7 @@ def fast_parquet_copies() -> None:
     PostgresParquetCopyJob.run_managed = run_managed  # type: ignore[method-assign]
     PostgresParquetCopyJob.after_copy = ()  # type: ignore[attr-defined]
     PostgresClient.complete_load = complete_load  # type: ignore[method-assign]
+    PostgresClient.initialize_storage = initialize_storage  # type: ignore[method-assign]
     PostgresParquetCopyJob._zoomsync_pooled = True  # type: ignore[attr-defined]
 
 
@@ -138,18 +151,47 @@ def _connect(self: Any) -> Iterator[Any]:
         _idle.setdefault(uri, []).append(conn)
 
 
-def _lease(uri: str) -> Any:
-    from adbc_driver_manager import dbapi
-    from dlt.destinations.impl.postgres.factory import get_adbc_driver_location
+def warm_up(uri: str) -> None:
+    """Open `uri`'s shared database and one pooled connection in a background thread, if
+    not open yet. A failure is left for the copy jobs to meet and report."""
+    with _lock:
+        if uri in _templates or uri in _warming:
+            return
+        _warming.add(uri)
+        closed_before = _closings[0]
 
+    def warm() -> None:
+        try:
+            with _lock:  # made and pooled at once: a copy job waits for it, not beside it
+                if _closings[0] == closed_before:  # else the load ended first: hold none
+                    conn = _connection(uri)
+                    _idle.setdefault(uri, []).append(conn)
+        except Exception as exc:  # the copy jobs connect again and fail in their own words
+            log.debug("warming up the COPY connections failed: %s", type(exc).__name__)
+        finally:
+            with _lock:
+                _warming.discard(uri)
+
+    threading.Thread(target=warm, name="zoomsync-copy-warm-up", daemon=True).start()
+
+
+def _lease(uri: str) -> Any:
     with _lock:  # one set-up per URL, and connections made one at a time from it
         if _idle.get(uri):
             return _idle[uri].pop()
-        template = _templates.get(uri)
-        if template is None:
-            template = dbapi.connect(driver=get_adbc_driver_location(), db_kwargs={"uri": uri})
-            _templates[uri] = template
-        return template.adbc_clone()
+        return _connection(uri)
+
+
+def _connection(uri: str) -> Any:
+    """A new connection to `uri`'s shared database, opened first if need be (hold `_lock`)."""
+    from adbc_driver_manager import dbapi
+    from dlt.destinations.impl.postgres.factory import get_adbc_driver_location
+
+    template = _templates.get(uri)
+    if template is None:
+        template = dbapi.connect(driver=get_adbc_driver_location(), db_kwargs={"uri": uri})
+        _templates[uri] = template
+    return template.adbc_clone()
 
 
 def close_idle() -> None:
@@ -158,6 +200,7 @@ def close_idle() -> None:
     with _lock:
         idle = [conn for conns in _idle.values() for conn in conns]
         _idle.clear()
+        _closings[0] += 1
     for conn in idle:
         with contextlib.suppress(Exception):  # the server may have closed it already
             conn.close()
