@@ -37,7 +37,8 @@ state each time jobs finish — 7 times for the benchmark account, 4 MB each tim
 zoomsync's row hashes (sync/state.py): 0.5 s of a 1.8 s PostgreSQL load, profiled.
 
 Two more, each described where it is installed: `nested_tables` for dlt's
-`get_nested_tables`, and `_install_outputs_hashed_once` for the load's lineage.
+`get_nested_tables`, and `_install_outputs_hashed_once` for the load's lineage. And the
+load starts a package's largest files first (largest_first.py).
 """
 
 from __future__ import annotations
@@ -68,13 +69,16 @@ _LEAVES = (str, int, float, bool, type(None))  # immutable JSON values: shared, 
 def faster_load_step() -> None:
     """Replace dlt's table-chain helper by `extend_tables_with_table_chain`, its table clone
     by `clone_table`, its nested-table walk by `nested_tables`, keep the pipeline state out
-    of SQL loads' package state, and hash the schema once for the load's lineage
-    (idempotent)."""
+    of SQL loads' package state, hash the schema once for the load's lineage, and start
+    the largest files first (idempotent)."""
+    from zoomsync.destinations.largest_first import start_largest_files_first
+
     _install_chains()
     _install_clone()
     _install_nested()
     _install_lean_package_state()
     _install_outputs_hashed_once()
+    start_largest_files_first()
 
 
 def _install_outputs_hashed_once() -> None:
