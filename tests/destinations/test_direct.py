@@ -277,3 +277,19 @@ def test_postgres_copy_jobs_build_the_index_and_check_the_keys(
             for dataset in datasets:
                 cur.execute(f'drop schema if exists "{dataset}" cascade')
                 cur.execute(f'drop schema if exists "{dataset}_staging" cascade')
+
+
+def test_existing_tables_are_read_from_the_information_schema(
+        place: Place, tmp_path: Path) -> None:
+    import dlt
+
+    from zoomsync.destinations.direct import _existing_tables
+
+    dataset = f"direct_{secrets.token_hex(3)}"
+    pipeline = dlt.pipeline(pipeline_name="direct_exists", destination=place.destination,
+                            dataset_name=dataset, pipelines_dir=str(tmp_path / "pipelines"))
+    _run(pipeline, _meetings([{"id": 1, "topic": "t", "tags": [{"t": "a"}]}]))
+    with pipeline.destination_client() as client:
+        assert _existing_tables(client, {"meetings", "meetings__tags", "hosts"}) == {
+            "meetings", "meetings__tags"}
+        assert _existing_tables(client, set()) == set()

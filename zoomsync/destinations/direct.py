@@ -175,7 +175,7 @@ def _empty_families(client: Any) -> set[str]:
              if not t.get("parent") and t.get("write_disposition") == "merge"]
     families = {r: [t["name"] for t in get_nested_tables(schema.tables, r)] for r in roots}
     names = {n for family in families.values() for n in family}
-    existing = {n for n, columns in client.get_storage_tables(names) if columns}
+    existing = _existing_tables(client, names)
     filled: set[str] = set()
     checks = [f"SELECT {sql_literal(n)} FROM (SELECT 1 AS x FROM "
               f"{sql.make_qualified_table_name(n)} LIMIT 1) AS t{i}"
@@ -184,6 +184,24 @@ def _empty_families(client: Any) -> set[str]:
         filled |= {row[0] for row in sql.execute_sql(" UNION ALL ".join(
             checks[start:start + 100])) or ()}
     return {r for r, family in families.items() if not filled & set(family)}
+
+
+def _existing_tables(client: Any, names: set[str]) -> set[str]:
+    """Which of `names` are tables in the dataset. From INFORMATION_SCHEMA.TABLES, as dlt
+    names them there (`get_storage_tables` reads every column from INFORMATION_SCHEMA.
+    COLUMNS: 14-19 ms on PostgreSQL for the benchmark's 48 tables, against ~1 ms)."""
+    if not names:
+        return set()
+    sql = client.sql_client
+    listed = sorted(names)
+    catalog, schema, folded = sql._get_information_schema_components(*listed)
+    by_folded = dict(zip(folded, listed, strict=True))
+    where = f"table_catalog = {sql_literal(catalog)} AND " if catalog else ""
+    rows = sql.execute_sql(
+        f"SELECT table_name FROM {sql._qualify_info_schema_table_name('TABLES')} WHERE "
+        f"{where}table_schema = {sql_literal(schema)} AND table_name IN "
+        f"({', '.join(sql_literal(n) for n in folded)})")
+    return {by_folded[row[0]] for row in rows or () if row[0] in by_folded}
 
 
 def _unique_indexes(client: Any, roots: Sequence[str]) -> dict[str, str]:
