@@ -33,6 +33,9 @@ def postgres_target(settings: Settings) -> Target:
     from zoomsync.destinations.direct import write_first_loads_directly
 
     write_first_loads_directly()  # a first load writes each row once (direct.py)
+    from zoomsync.destinations.postgres_ids import compare_row_ids_bytewise
+
+    compare_row_ids_bytewise()  # `_dlt_id` COLLATE "C": its index is half the work
     # dlt's UNIQUE index on every table's `_dlt_id` stays (a first load builds it after its
     # rows, direct.py): for a root table with nested tables dlt's merge copies every
     # staging row carrying a kept `_dlt_id`, so a file copied twice into staging (or, on a
