@@ -279,17 +279,39 @@ def test_postgres_copy_jobs_build_the_index_and_check_the_keys(
                 cur.execute(f'drop schema if exists "{dataset}_staging" cascade')
 
 
-def test_existing_tables_are_read_from_the_information_schema(
-        place: Place, tmp_path: Path) -> None:
+def test_tables_are_looked_up_before_their_columns(place: Place, tmp_path: Path) -> None:
+    """storage_tables.py: which tables exist comes from INFORMATION_SCHEMA.TABLES; dlt's
+    `get_storage_tables` answers as dlt's own before and after the tables exist, and skips
+    the columns view while none does."""
     import dlt
+    from dlt.destinations.job_client_impl import SqlJobClientBase
 
-    from zoomsync.destinations.direct import _existing_tables
+    from zoomsync.destinations.storage_tables import existing_tables
 
     dataset = f"direct_{secrets.token_hex(3)}"
     pipeline = dlt.pipeline(pipeline_name="direct_exists", destination=place.destination,
                             dataset_name=dataset, pipelines_dir=str(tmp_path / "pipelines"))
-    _run(pipeline, _meetings([{"id": 1, "topic": "t", "tags": [{"t": "a"}]}]))
+    names = ["meetings", "meetings__tags", "hosts"]
+    pipeline.extract(_meetings([{"id": 1, "topic": "t", "tags": [{"t": "a"}]}]),
+                     loader_file_format="parquet")
+    pipeline.normalize()
     with pipeline.destination_client() as client:
-        assert _existing_tables(client, {"meetings", "meetings__tags", "hosts"}) == {
-            "meetings", "meetings__tags"}
-        assert _existing_tables(client, set()) == set()
+        asked: list[str] = []
+        execute = client.sql_client.execute_sql
+
+        def recording(sql: str, *args: Any, **kwargs: Any) -> Any:
+            asked.append(sql)
+            return execute(sql, *args, **kwargs)
+
+        client.sql_client.execute_sql = recording
+        before = list(client.get_storage_tables(names))  # no dataset yet
+        assert before == [(n, {}) for n in names]
+        assert not any("COLUMNS" in sql.upper() for sql in asked)
+        assert before == list(SqlJobClientBase.get_storage_tables(client, names))
+    pipeline.load()
+    with pipeline.destination_client() as client:
+        assert existing_tables(client, names) == {"meetings", "meetings__tags"}
+        assert existing_tables(client, []) == set()
+        after = list(client.get_storage_tables(names))
+        assert after == list(SqlJobClientBase.get_storage_tables(client, names))
+        assert {n for n, columns in after if columns} == {"meetings", "meetings__tags"}

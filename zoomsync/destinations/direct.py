@@ -16,7 +16,7 @@ all but its last row, and their nested rows. On PostgreSQL the UNIQUE `_dlt_id`
 constraints of those tables are dropped first and built again as indexes of the same
 names (`_unique_indexes`): by the table's COPY job, after its rows and in its transaction,
 when the table has one file; else when the jobs are done. Every other family merges as
-dlt does.
+dlt does. Which tables exist is asked of INFORMATION_SCHEMA.TABLES (storage_tables.py).
 
 The note is written once per package, before any job runs, so a resumed package keeps
 its choice even though its tables now hold rows of its own; without a note (a package
@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from zoomsync.destinations.file_order import table_files
+from zoomsync.destinations.storage_tables import existing_tables, read_columns_of_existing
 
 log = logging.getLogger("zoomsync.destinations")
 
@@ -95,6 +96,7 @@ def _install(cls: Any) -> None:
         _check_after_run(self, job, table)
         return job
 
+    read_columns_of_existing(cls)  # a first load's tables: none there, none read
     cls.create_load_job = create_load_job
     cls.should_load_data_to_staging_dataset = should_load_data_to_staging_dataset
     cls.complete_load = complete_load
@@ -175,7 +177,7 @@ def _empty_families(client: Any) -> set[str]:
              if not t.get("parent") and t.get("write_disposition") == "merge"]
     families = {r: [t["name"] for t in get_nested_tables(schema.tables, r)] for r in roots}
     names = {n for family in families.values() for n in family}
-    existing = _existing_tables(client, names)
+    existing = existing_tables(client, names)
     filled: set[str] = set()
     checks = [f"SELECT {sql_literal(n)} FROM (SELECT 1 AS x FROM "
               f"{sql.make_qualified_table_name(n)} LIMIT 1) AS t{i}"
@@ -184,24 +186,6 @@ def _empty_families(client: Any) -> set[str]:
         filled |= {row[0] for row in sql.execute_sql(" UNION ALL ".join(
             checks[start:start + 100])) or ()}
     return {r for r, family in families.items() if not filled & set(family)}
-
-
-def _existing_tables(client: Any, names: set[str]) -> set[str]:
-    """Which of `names` are tables in the dataset. From INFORMATION_SCHEMA.TABLES, as dlt
-    names them there (`get_storage_tables` reads every column from INFORMATION_SCHEMA.
-    COLUMNS: 14-19 ms on PostgreSQL for the benchmark's 48 tables, against ~1 ms)."""
-    if not names:
-        return set()
-    sql = client.sql_client
-    listed = sorted(names)
-    catalog, schema, folded = sql._get_information_schema_components(*listed)
-    by_folded = dict(zip(folded, listed, strict=True))
-    where = f"table_catalog = {sql_literal(catalog)} AND " if catalog else ""
-    rows = sql.execute_sql(
-        f"SELECT table_name FROM {sql._qualify_info_schema_table_name('TABLES')} WHERE "
-        f"{where}table_schema = {sql_literal(schema)} AND table_name IN "
-        f"({', '.join(sql_literal(n) for n in folded)})")
-    return {by_folded[row[0]] for row in rows or () if row[0] in by_folded}
 
 
 def _unique_indexes(client: Any, roots: Sequence[str]) -> dict[str, str]:
