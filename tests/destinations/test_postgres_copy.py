@@ -174,6 +174,35 @@ def test_a_warm_up_the_load_outlived_opens_nothing(monkeypatch: pytest.MonkeyPat
     assert postgres_copy._warming == set()
 
 
+def test_a_warm_up_a_copy_job_beat_adds_no_connection(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a busy machine a copy job can open the database before the warm-up thread runs:
+    the warm-up then opens nothing more."""
+    import threading
+
+    url = service(POSTGRES_URL, "PostgreSQL")
+    monkeypatch.setattr(postgres_copy, "_templates", {})
+    monkeypatch.setattr(postgres_copy, "_idle", {})
+    held: list[threading.Thread] = []
+
+    class Held(threading.Thread):
+        def start(self) -> None:
+            held.append(self)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(threading, "Thread", Held)
+        postgres_copy.warm_up(url)
+    try:
+        copying = postgres_copy._lease(url)  # the copy job, first
+        threading.Thread.start(held[0])
+        held[0].join(10)
+        assert postgres_copy._idle.get(url, []) == []  # nothing made beside the copy's
+        assert len(postgres_copy._templates) == 1
+        copying.close()
+    finally:
+        postgres_copy.close_shared()
+
+
 def test_a_failed_warm_up_leaves_the_error_to_the_copies(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """No server there: the warm-up ends quietly, pooling nothing; the copy jobs connect

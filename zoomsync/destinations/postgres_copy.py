@@ -163,7 +163,8 @@ def warm_up(uri: str) -> None:
     def warm() -> None:
         try:
             with _lock:  # made and pooled at once: a copy job waits for it, not beside it
-                if _closings[0] == closed_before:  # else the load ended first: hold none
+                # Not if the load ended first (hold none), nor if a copy job was quicker.
+                if _closings[0] == closed_before and uri not in _templates:
                     conn = _connection(uri)
                     _idle.setdefault(uri, []).append(conn)
         except Exception as exc:  # the copy jobs connect again and fail in their own words
