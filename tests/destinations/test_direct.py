@@ -141,6 +141,33 @@ def test_the_last_row_of_a_key_wins_across_many_files(
     assert sorted(r["t"] for r in reader.rows("meetings__tags")) == ["t10", "t11", "t9"]
 
 
+def test_a_merge_keeps_the_last_row_of_a_repeated_key_too(
+        place: Place, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later load merges through staging; a key repeated in it, across files, keeps its
+    last row and only that row's nested rows, as a first load does (dlt alone keeps an
+    arbitrary one)."""
+    import dlt
+
+    dataset = f"direct_{secrets.token_hex(3)}"
+    pipeline = dlt.pipeline(pipeline_name="direct_merge_last", destination=place.destination,
+                            dataset_name=dataset, pipelines_dir=str(tmp_path / "pipelines"))
+    assert _run(pipeline, _meetings([{"id": 9, "topic": "nine", "tags": [{"t": "n"}]}])) == {
+        "meetings"}
+    monkeypatch.setenv("NORMALIZE__DATA_WRITER__FILE_MAX_ITEMS", "2")
+    rows = [{"id": i % 3, "topic": f"v{i}", "tags": [{"t": f"t{i}"}, {"t": f"u{i}"}]}
+            for i in range(12)]
+    assert _run(pipeline, _meetings(rows)) == frozenset()  # merged, not direct
+    reader = place.reader(dataset)
+    meetings = _by_id(reader, "meetings")
+    assert {k: r["topic"] for k, r in meetings.items()} == {
+        0: "v9", 1: "v10", 2: "v11", 9: "nine"}
+    assert sorted((r["_dlt_root_id"], r["t"]) for r in reader.rows("meetings__tags")) == sorted(
+        [(meetings[0]["_dlt_id"], "t9"), (meetings[0]["_dlt_id"], "u9"),
+         (meetings[1]["_dlt_id"], "t10"), (meetings[1]["_dlt_id"], "u10"),
+         (meetings[2]["_dlt_id"], "t11"), (meetings[2]["_dlt_id"], "u11"),
+         (meetings[9]["_dlt_id"], "n")])
+
+
 def test_only_empty_families_go_direct(place: Place, tmp_path: Path) -> None:
     import dlt
 

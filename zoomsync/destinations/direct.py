@@ -16,7 +16,10 @@ all but its last row, and their nested rows. On PostgreSQL the UNIQUE `_dlt_id`
 constraints of those tables are dropped first and built again as indexes of the same
 names (`_unique_indexes`): by the table's COPY job, after its rows and in its transaction,
 when the table has one file; else when the jobs are done. Every other family merges as
-dlt does. Which tables exist is asked of INFORMATION_SCHEMA.TABLES (storage_tables.py).
+dlt does, except that a key repeated within the load keeps its last row there too: the
+other rows leave the staging tables first, in the merge's transaction
+(`_keep_last_in_staging`). Which tables exist is asked of INFORMATION_SCHEMA.TABLES
+(storage_tables.py).
 
 The note is written once per package, before any job runs, so a resumed package keeps
 its choice even though its tables now hold rows of its own; without a note (a package
@@ -81,7 +84,9 @@ def _install(cls: Any) -> None:
             completed_table_chain_jobs: Sequence[Any] | None = None) -> list[Any]:
         root = table_chain[0]
         if root["name"] not in _direct_roots(self):
-            return followups(self, table_chain, completed_table_chain_jobs)
+            jobs = followups(self, table_chain, completed_table_chain_jobs)
+            _keep_last_in_staging(self, table_chain, completed_table_chain_jobs or (), jobs)
+            return jobs
         return _dedup_jobs(self, table_chain, completed_table_chain_jobs or ())
 
     def complete_load(self: Any, load_id: str) -> None:
@@ -276,22 +281,14 @@ def _finish_package(client: Any) -> None:
 def _dedup_jobs(client: Any, table_chain: Sequence[Any], jobs: Sequence[Any]) -> list[Any]:
     """None when the root's keys are unique in its files; else one SQL job deleting all
     but the last row per key (in file order: within a file, the newest fetched), and their
-    nested rows. dlt's merge keeps an arbitrary one."""
+    nested rows (dlt's merge would keep an arbitrary one)."""
     losers = _repeated(client, table_chain[0], jobs)
     if not losers:
         return []
     from dlt.common.storages.load_package import ParsedLoadJobFileName
     from dlt.destinations.job_impl import FollowupJobRequestImpl
 
-    sql = client.sql_client
-    naming = client.schema.naming
-    root_id = sql.escape_column_name(naming.normalize_identifier("_dlt_root_id"))
-    row_id = sql.escape_column_name(naming.normalize_identifier("_dlt_id"))
-    statements = [s for t in table_chain[1:]  # nested rows first, then their roots
-                  for s in delete_by_ids(sql.make_qualified_table_name(t["name"]), root_id,
-                                         losers)]
-    statements += delete_by_ids(sql.make_qualified_table_name(table_chain[0]["name"]), row_id,
-                                losers)
+    statements = _loser_deletes(client, table_chain, losers)
     name = ParsedLoadJobFileName(table_chain[0]["name"], ParsedLoadJobFileName.new_file_id(), 0,
                                  "sql").file_name()
     job = FollowupJobRequestImpl(name)
@@ -299,6 +296,48 @@ def _dedup_jobs(client: Any, table_chain: Sequence[Any], jobs: Sequence[Any]) ->
     log.info("%s: %d rows repeated a key within the load; kept the last of each",
              table_chain[0]["name"], len(losers))
     return [job]
+
+
+def _keep_last_in_staging(client: Any, table_chain: Sequence[Any], jobs: Sequence[Any],
+                          followups: Sequence[Any]) -> None:
+    """A merge through staging keeps the last row of a repeated key too: dlt's merge picks
+    an arbitrary one (`ROW_NUMBER() ... ORDER BY (SELECT NULL)`), so its SQL job gets, first
+    and in its transaction, the deletes of the other rows and their nested rows from the
+    staging tables. Only for dlt's default merge strategy (delete-insert)."""
+    root = table_chain[0]
+    if root.get("write_disposition") != "merge" or root.get("x-merge-strategy", "delete-insert"
+                                                              ) != "delete-insert":
+        return
+    merges = [job for job in followups if job.new_file_path().endswith(".sql")]
+    if len(merges) != 1:
+        return  # not the one merge job dlt makes: left as dlt made it
+    losers = _repeated(client, root, jobs)
+    if not losers:
+        return
+    with client.with_staging_dataset():
+        statements = _loser_deletes(client, table_chain, losers)
+    path = merges[0].new_file_path()
+    with open(path, encoding="utf-8") as file:
+        merge = file.read()
+    with open(path, "w", encoding="utf-8") as file:
+        file.write("\n".join([*statements, merge]))
+    log.info("%s: %d rows repeated a key within the load; kept the last of each",
+             root["name"], len(losers))
+
+
+def _loser_deletes(client: Any, table_chain: Sequence[Any], losers: Sequence[str]
+                   ) -> list[str]:
+    """DELETEs of the root rows `losers` (their `_dlt_id`s) and of their nested rows, nested
+    first, in the client's current dataset."""
+    sql = client.sql_client
+    naming = client.schema.naming
+    root_id = sql.escape_column_name(naming.normalize_identifier("_dlt_root_id"))
+    row_id = sql.escape_column_name(naming.normalize_identifier("_dlt_id"))
+    statements = [s for t in table_chain[1:]  # nested rows first, then their roots
+                  for s in delete_by_ids(sql.make_qualified_table_name(t["name"]), root_id,
+                                         losers)]
+    return statements + delete_by_ids(sql.make_qualified_table_name(table_chain[0]["name"]),
+                                      row_id, losers)
 
 
 def _repeated(client: Any, root: Any, jobs: Sequence[Any]) -> list[str]:
@@ -316,7 +355,7 @@ def _repeated(client: Any, root: Any, jobs: Sequence[Any]) -> list[str]:
 
 
 def _check_after_run(client: Any, job: Any, table: Any) -> None:
-    """Have the copy job of a direct root's only file check its keys once its rows are in,
+    """Have the copy job of a merge root's only file check its keys once its rows are in,
     in dlt's worker thread, while dlt's main thread goes on starting and finishing jobs.
 
     Asked in the main thread when the root's chain completes, as before, the check held up
@@ -328,7 +367,7 @@ def _check_after_run(client: Any, job: Any, table: Any) -> None:
 
     path = job.file_name()
     if (not isinstance(job, RunnableLoadJob) or table.get("parent")
-            or not path.endswith(".parquet") or table["name"] not in _direct_roots(client)
+            or not path.endswith(".parquet") or table.get("write_disposition") != "merge"
             or _files_of(table["name"], job._file_path) != 1):
         return
     run = job.run
