@@ -236,7 +236,7 @@ def test_postgres_copy_jobs_build_the_index_and_check_the_keys(
     import psycopg2
     from dlt.destinations.impl.postgres.postgres import PostgresParquetCopyJob
 
-    from zoomsync.destinations import direct
+    from zoomsync.destinations import direct, last_row
 
     url = service(POSTGRES_URL, "PostgreSQL")
     target = resolve(Settings(_env_file=None, destination="postgres",  # type: ignore[call-arg]
@@ -244,7 +244,7 @@ def test_postgres_copy_jobs_build_the_index_and_check_the_keys(
     after_copy: dict[str, list[tuple[str, ...]]] = {}
     checked_in: list[str] = []
     indexes_made: list[str] = []  # each index statement, wherever it is made
-    run, losers, create_index = PostgresParquetCopyJob.run, direct._losers, direct._create_index
+    run, losers, create_index = PostgresParquetCopyJob.run, last_row.losers, direct._create_index
 
     def recording_run(self: Any) -> None:
         after_copy.setdefault(self.load_table_name, []).append(tuple(self.after_copy))
@@ -260,7 +260,7 @@ def test_postgres_copy_jobs_build_the_index_and_check_the_keys(
 
     monkeypatch.setattr(PostgresParquetCopyJob, "run", recording_run)
     monkeypatch.setattr(direct, "_create_index", recording_create_index)
-    monkeypatch.setattr(direct, "_losers", recording_losers)
+    monkeypatch.setattr(last_row, "losers", recording_losers)
     datasets = []
     try:
         for split in (False, True):

@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from zoomsync.destinations import direct
+from zoomsync.destinations import last_row
 from zoomsync.destinations.file_order import name_files_in_write_order, ordered_file_id
 
 
@@ -57,7 +57,7 @@ def test_the_later_file_wins_even_when_filed_in_another_folder(tmp_path: Path) -
     client = SimpleNamespace(schema=SimpleNamespace(naming=snake_case.NamingConvention()))
     root = {"name": "meetings", "columns": {"id": {"primary_key": True}, "_dlt_id": {}}}
     files = [str(p) for p in tmp_path.glob("*/*.parquet")]
-    assert sorted(direct._losers(client, root, files)) == ["a", "b"]
+    assert sorted(last_row.losers(client, root, files)) == ["a", "b"]
 
 
 def test_a_files_place_among_its_tables_files_in_the_package(tmp_path: Path) -> None:

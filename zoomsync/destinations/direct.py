@@ -10,15 +10,13 @@ delete finds nothing. bench/load.py measured that path at 0.27 (DuckDB) and 0.18
 load package is set up, each root table whose family (the root and its nested tables) is
 empty or not there yet is noted in the package's state as *direct*: its files are copied
 into the tables themselves, and its merge job is replaced by a check of the root's keys in
-those files (made by the root's copy job when the root has one file: `_check_after_run`).
-Should a key occur more than once (dlt's merge keeps one row per key), a SQL job deletes
-all but its last row, and their nested rows. On PostgreSQL the UNIQUE `_dlt_id`
-constraints of those tables are dropped first and built again as indexes of the same
-names (`_unique_indexes`): by the table's COPY job, after its rows and in its transaction,
-when the table has one file; else when the jobs are done. Every other family merges as
-dlt does, except that a key repeated within the load keeps its last row there too: the
-other rows leave the staging tables first, in the merge's transaction
-(`_keep_last_in_staging`). Which tables exist is asked of INFORMATION_SCHEMA.TABLES
+those files (last_row.py). Should a key occur more than once (dlt's merge keeps one row per
+key), a SQL job deletes all but its last row, and their nested rows. On PostgreSQL the
+UNIQUE `_dlt_id` constraints of those tables are dropped first and built again as indexes
+of the same names (`_unique_indexes`): by the table's COPY job, after its rows and in its
+transaction, when the table has one file; else when the jobs are done. Every other family
+merges as dlt does, except that a key repeated within the load keeps its last row there
+too (last_row.py). Which tables exist is asked of INFORMATION_SCHEMA.TABLES
 (storage_tables.py).
 
 The note is written once per package, before any job runs, so a resumed package keeps
@@ -33,22 +31,23 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
-import threading
 from collections.abc import Sequence
 from typing import Any
 
-from zoomsync.destinations.file_order import table_files
+from zoomsync.destinations.file_order import files_of
+from zoomsync.destinations.last_row import (
+    check_after_run,
+    dedup_jobs,
+    keep_last_in_staging,
+    quoted,
+    sql_literal,
+)
 from zoomsync.destinations.storage_tables import existing_tables, read_columns_of_existing
 
 log = logging.getLogger("zoomsync.destinations")
 
 NOTE = "zoomsync_direct"  # key in the package's destination state: the direct roots
 INDEXES = "zoomsync_deferred_indexes"  # and there: {table: its `_dlt_id` index, rebuilt}
-_BATCH = 1000  # ids per DELETE statement
-_LOCK = threading.Lock()
-_DUCKDB: Any = None  # _cursor()
-_CHECKED: dict[str, list[str]] = {}  # job file name -> its repeated keys' losers
 _KNOWN = "_zoomsync_direct_roots"  # attribute of a job client: its package's direct roots
 
 
@@ -85,9 +84,9 @@ def _install(cls: Any) -> None:
         root = table_chain[0]
         if root["name"] not in _direct_roots(self):
             jobs = followups(self, table_chain, completed_table_chain_jobs)
-            _keep_last_in_staging(self, table_chain, completed_table_chain_jobs or (), jobs)
+            keep_last_in_staging(self, table_chain, completed_table_chain_jobs or (), jobs)
             return jobs
-        return _dedup_jobs(self, table_chain, completed_table_chain_jobs or ())
+        return dedup_jobs(self, table_chain, completed_table_chain_jobs or ())
 
     def complete_load(self: Any, load_id: str) -> None:
         _finish_package(self)
@@ -98,7 +97,7 @@ def _install(cls: Any) -> None:
         job = created(self, table, file_path, load_id, restore)
         if hasattr(job, "after_copy"):  # postgres_copy.py's COPY job
             job.after_copy = _index_after_copy(self, table["name"], file_path)
-        _check_after_run(self, job, table)
+        check_after_run(self, job, table)
         return job
 
     read_columns_of_existing(cls)  # a first load's tables: none there, none read
@@ -158,7 +157,7 @@ def _package_roots(client: Any) -> frozenset[str] | None:
     sql = client.sql_client
     if deferred:  # one round trip for all
         sql.execute_sql(";\n".join(f"ALTER TABLE {sql.make_qualified_table_name(table)} "
-                                    f"DROP CONSTRAINT IF EXISTS {_quoted(index)}"
+                                    f"DROP CONSTRAINT IF EXISTS {quoted(index)}"
                                     for table, index in deferred.items()))
     if roots:
         log.info("first load of %d table families: written straight into the tables",
@@ -234,20 +233,15 @@ def _index_after_copy(client: Any, table: str, file_path: str) -> list[str]:
         index = destination_state().get(INDEXES, {}).get(table)
     except CurrentLoadPackageStateNotAvailable:
         return []
-    if not index or _files_of(table, file_path) != 1:
+    if not index or files_of(table, file_path) != 1:
         return []
     return [_create_index(client, table, index)]
 
 
-def _files_of(table: str, file_path: str) -> int:
-    """How many files of `table` the package of `file_path` (a job file) holds."""
-    return len(table_files(os.path.dirname(os.path.dirname(file_path))).get(table, ()))
-
-
 def _create_index(client: Any, table: str, index: str) -> str:
     sql = client.sql_client
-    return (f"CREATE UNIQUE INDEX IF NOT EXISTS {_quoted(index)} ON "
-            f"{sql.make_qualified_table_name(table)} ({_quoted('_dlt_id')})")
+    return (f"CREATE UNIQUE INDEX IF NOT EXISTS {quoted(index)} ON "
+            f"{sql.make_qualified_table_name(table)} ({quoted('_dlt_id')})")
 
 
 def _finish_package(client: Any) -> None:
@@ -276,174 +270,3 @@ def _finish_package(client: Any) -> None:
     for table, index in deferred.items():
         if index not in built:
             sql.execute_sql(_create_index(client, table, index))
-
-
-def _dedup_jobs(client: Any, table_chain: Sequence[Any], jobs: Sequence[Any]) -> list[Any]:
-    """None when the root's keys are unique in its files; else one SQL job deleting all
-    but the last row per key (in file order: within a file, the newest fetched), and their
-    nested rows (dlt's merge would keep an arbitrary one)."""
-    losers = _repeated(client, table_chain[0], jobs)
-    if not losers:
-        return []
-    from dlt.common.storages.load_package import ParsedLoadJobFileName
-    from dlt.destinations.job_impl import FollowupJobRequestImpl
-
-    statements = _loser_deletes(client, table_chain, losers)
-    name = ParsedLoadJobFileName(table_chain[0]["name"], ParsedLoadJobFileName.new_file_id(), 0,
-                                 "sql").file_name()
-    job = FollowupJobRequestImpl(name)
-    job._save_text_file("\n".join(statements))
-    log.info("%s: %d rows repeated a key within the load; kept the last of each",
-             table_chain[0]["name"], len(losers))
-    return [job]
-
-
-def _keep_last_in_staging(client: Any, table_chain: Sequence[Any], jobs: Sequence[Any],
-                          followups: Sequence[Any]) -> None:
-    """A merge through staging keeps the last row of a repeated key too: dlt's merge picks
-    an arbitrary one (`ROW_NUMBER() ... ORDER BY (SELECT NULL)`), so its SQL job gets, first
-    and in its transaction, the deletes of the other rows and their nested rows from the
-    staging tables. Only for dlt's default merge strategy (delete-insert)."""
-    root = table_chain[0]
-    if root.get("write_disposition") != "merge" or root.get("x-merge-strategy", "delete-insert"
-                                                              ) != "delete-insert":
-        return
-    merges = [job for job in followups if job.new_file_path().endswith(".sql")]
-    if len(merges) != 1:
-        return  # not the one merge job dlt makes: left as dlt made it
-    losers = _repeated(client, root, jobs)
-    if not losers:
-        return
-    with client.with_staging_dataset():
-        statements = _loser_deletes(client, table_chain, losers)
-    path = merges[0].new_file_path()
-    with open(path, encoding="utf-8") as file:
-        merge = file.read()
-    with open(path, "w", encoding="utf-8") as file:
-        file.write("\n".join([*statements, merge]))
-    log.info("%s: %d rows repeated a key within the load; kept the last of each",
-             root["name"], len(losers))
-
-
-def _loser_deletes(client: Any, table_chain: Sequence[Any], losers: Sequence[str]
-                   ) -> list[str]:
-    """DELETEs of the root rows `losers` (their `_dlt_id`s) and of their nested rows, nested
-    first, in the client's current dataset."""
-    sql = client.sql_client
-    naming = client.schema.naming
-    root_id = sql.escape_column_name(naming.normalize_identifier("_dlt_root_id"))
-    row_id = sql.escape_column_name(naming.normalize_identifier("_dlt_id"))
-    statements = [s for t in table_chain[1:]  # nested rows first, then their roots
-                  for s in delete_by_ids(sql.make_qualified_table_name(t["name"]), root_id,
-                                         losers)]
-    return statements + delete_by_ids(sql.make_qualified_table_name(table_chain[0]["name"]),
-                                      row_id, losers)
-
-
-def _repeated(client: Any, root: Any, jobs: Sequence[Any]) -> list[str]:
-    """`_dlt_id`s of root rows whose key a later row in the root's files repeats: found
-    by the root's copy job when it had the only file (`_check_after_run`), else now."""
-    files = sorted(_present(j.file_path) for j in jobs
-                   if j.job_file_info.table_name == root["name"]
-                   and j.job_file_info.file_format == "parquet")
-    if len(files) == 1:
-        with _LOCK:
-            found = _CHECKED.pop(os.path.basename(files[0]), None)
-        if found is not None:
-            return found
-    return _losers(client, root, files)
-
-
-def _check_after_run(client: Any, job: Any, table: Any) -> None:
-    """Have the copy job of a merge root's only file check its keys once its rows are in,
-    in dlt's worker thread, while dlt's main thread goes on starting and finishing jobs.
-
-    Asked in the main thread when the root's chain completes, as before, the check held up
-    every job waiting to start: 0.19 s of a 1.0 s PostgreSQL load (bench/load.py). The
-    result waits in `_CHECKED` under the file's name; should the check fail, or the job
-    have run in an earlier process, `_repeated` asks again.
-    """
-    from dlt.common.destination.client import RunnableLoadJob
-
-    path = job.file_name()
-    if (not isinstance(job, RunnableLoadJob) or table.get("parent")
-            or not path.endswith(".parquet") or table.get("write_disposition") != "merge"
-            or _files_of(table["name"], job._file_path) != 1):
-        return
-    run = job.run
-
-    def run_and_check() -> None:
-        run()
-        try:
-            found = _losers(client, table, [job._file_path])
-        except Exception:  # the rows are in: never fail the job for its check
-            log.debug("key check of %s failed; done again later", path, exc_info=True)
-            return
-        with _LOCK:
-            _CHECKED[path] = found
-
-    job.run = run_and_check
-
-
-def _losers(client: Any, root: Any, files: Sequence[str]) -> list[str]:
-    """`_dlt_id`s of rows in `files` (the root's) whose key a later row repeats: later in
-    its file, or in a file named later (file_order.py; the folder is not compared, as
-    `_present` may find one file still filed as started).
-
-    Asked of DuckDB (in memory, whatever the destination): it reads the key columns of the
-    Parquet files and counts distinct keys in ~15 ms for 100k participants, against ~90 ms
-    for reading them with pyarrow and grouping there (measured); and it runs off the GIL.
-    """
-    key = [n for n, c in root["columns"].items() if c.get("primary_key")]
-    if not key or not files:
-        return []
-    listed = ", ".join(sql_literal(f) for f in files)
-    columns = ", ".join(_quoted(k) for k in key)
-    with _cursor() as con:
-        (repeats,) = con.execute(f"SELECT count(*) - count(DISTINCT ({columns})) "
-                                 f"FROM read_parquet([{listed}])").fetchone() or (0,)
-        if not repeats:
-            return []  # the usual case: every key once
-        row_id = _quoted(client.schema.naming.normalize_identifier("_dlt_id"))
-        return [str(r[0]) for r in con.execute(
-            f"SELECT {row_id} FROM (SELECT {row_id}, row_number() OVER (PARTITION BY {columns}"
-            " ORDER BY parse_filename(filename) DESC, file_row_number DESC) AS n FROM read_parquet("
-            f"[{listed}], filename = true, file_row_number = true)) WHERE n > 1").fetchall()]
-
-
-def _cursor() -> Any:
-    """A cursor of the one in-memory DuckDB of the process (opening one costs ~17 ms,
-    measured): a cursor per caller, as DuckDB asks of threads, made one at a time."""
-    global _DUCKDB
-    with _LOCK:
-        if _DUCKDB is None:
-            import duckdb
-
-            _DUCKDB = duckdb.connect()
-        return _DUCKDB.cursor()
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _present(path: str) -> str:
-    # dlt names the chain's jobs by their completed path; the job that completed the chain
-    # is still filed as started while its follow-ups are made.
-    if os.path.exists(path):
-        return path
-    folder, name = os.path.split(path)
-    return os.path.join(os.path.dirname(folder), "started_jobs", name)
-
-
-def delete_by_ids(table: str, column: str, ids: Sequence[str]) -> list[str]:
-    """DELETE statements for the rows of `table` whose `column` is one of `ids` (quoted
-    names), 1,000 ids per statement."""
-    return [f"DELETE FROM {table} WHERE {column} IN "
-            f"({', '.join(sql_literal(i) for i in ids[start:start + _BATCH])})"
-            for start in range(0, len(ids), _BATCH)]
-
-
-def sql_literal(value: str) -> str:
-    # dlt's ids are base64-like, but quote properly anyway: paramstyles differ per driver.
-    return "'" + str(value).replace("'", "''") + "'"

@@ -4,14 +4,15 @@ dlt names each extracted and normalized file `<table>.<file id>.<retry>.<format>
 random 10-hex-digit file id, and a table's rows rotate into a new file every
 `file_max_items` rows or `file_max_bytes`. Nothing in a load package then says which of a
 table's files holds the later rows, yet a repeated key must keep its last row
-(direct.py): sorted by name, two files came in the wrong order half of the time.
+(last_row.py): sorted by name, two files came in the wrong order half of the time.
 
 `name_files_in_write_order()` (installed by `zoomsync.destinations.resolve`) gives dlt an
 id that starts with the time it is made, in fixed-width hex: names sort as the files were
 started. dlt's normalize reads a package's extracted files sorted by name
 (`dlt/normalize/worker.py`), so the order holds from extract to load. The id stays free of
 dots, as dlt's file-name parser needs. `table_files` lists a package's files per table in
-that order, for the loaders that need a file's place: direct.py, synapse/upload.py.
+that order, for the loaders that need a file's place or count: direct.py, last_row.py,
+synapse/upload.py.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ def name_files_in_write_order() -> None:
 
     if getattr(buffered, "new_file_id", None) is not ordered_file_id:
         buffered.new_file_id = ordered_file_id
+
+
+def files_of(table: str, file_path: str) -> int:
+    """How many files of `table` the package of `file_path` (a job file) holds."""
+    return len(table_files(os.path.dirname(os.path.dirname(file_path))).get(table, ()))
 
 
 def file_place(file_path: str) -> int:

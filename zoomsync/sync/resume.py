@@ -28,7 +28,8 @@ import os
 from contextlib import nullcontext
 from typing import Any
 
-from zoomsync.destinations.direct import delete_by_ids, noted_roots, sql_literal
+from zoomsync.destinations.direct import noted_roots
+from zoomsync.destinations.last_row import delete_by_ids, sql_literal
 
 log = logging.getLogger("zoomsync.sync")
 
