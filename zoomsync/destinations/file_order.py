@@ -8,8 +8,11 @@ table's files holds the later rows, yet a repeated key must keep its last row
 
 `name_files_in_write_order()` (installed by `zoomsync.destinations.resolve`) gives dlt an
 id that starts with the time it is made, in fixed-width hex: names sort as the files were
-started. dlt's normalize reads a package's extracted files sorted by name
-(`dlt/normalize/worker.py`), so the order holds from extract to load. The id stays free of
+started. dlt's normalize reads a package's extracted files sorted by name when it runs
+several workers (`dlt/normalize/worker.py`), in directory order with one (its default):
+`Normalize.spool_files` is given them sorted, so the order holds from extract to load
+(a table rotates into several extracted files only if the user sets
+EXTRACT__DATA_WRITER__FILE_MAX_ITEMS or _BYTES). The id stays free of
 dots, as dlt's file-name parser needs. `table_files` lists a package's files per table in
 that order, for the loaders that need a file's place or count: direct.py, last_row.py,
 synapse/upload.py.
@@ -23,6 +26,8 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Sequence
+from typing import Any
 
 _LOCK = threading.Lock()
 _last = 0  # the last time stamp handed out: ids strictly increase within a process
@@ -40,11 +45,21 @@ def ordered_file_id() -> str:
 
 
 def name_files_in_write_order() -> None:
-    """Make dlt's data writers name new files with `ordered_file_id` (idempotent)."""
+    """Make dlt's data writers name new files with `ordered_file_id`, and its normalize
+    read extracted files in name order (idempotent)."""
     from dlt.common.data_writers import buffered
+    from dlt.normalize.normalize import Normalize
 
     if getattr(buffered, "new_file_id", None) is not ordered_file_id:
         buffered.new_file_id = ordered_file_id
+    spool = Normalize.spool_files
+    if not getattr(spool, "_zoomsync_sorted", False):
+        def spool_files(self: Any, load_id: str, schema: Any, map_f: Any,
+                        files: Sequence[str]) -> Any:
+            return spool(self, load_id, schema, map_f, sorted(files))
+
+        spool_files._zoomsync_sorted = True  # type: ignore[attr-defined]
+        Normalize.spool_files = spool_files  # type: ignore[method-assign]
 
 
 def files_of(table: str, file_path: str) -> int:
