@@ -148,6 +148,29 @@ def test_the_database_is_opened_in_the_background_before_the_first_copy(
     assert [r["id"] for r in readers.postgres(url, dataset).rows("t")] == list(range(20))
 
 
+def test_a_warm_up_opens_the_database_and_pools_one_connection(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warm-up thread itself makes the URL's database and leaves one connection idle
+    for the first copy job, which then opens nothing."""
+    import threading
+
+    url = service(POSTGRES_URL, "PostgreSQL")
+    monkeypatch.setattr(postgres_copy, "_templates", {})
+    monkeypatch.setattr(postgres_copy, "_idle", {})
+    try:
+        postgres_copy.warm_up(url)
+        for thread in threading.enumerate():
+            if thread.name == "zoomsync-copy-warm-up":
+                thread.join(10)
+        assert list(postgres_copy._templates) == [url]
+        (pooled,) = postgres_copy._idle[url]
+        assert postgres_copy._lease(url) is pooled
+        assert list(postgres_copy._templates) == [url] and postgres_copy._idle[url] == []
+        pooled.close()
+    finally:
+        postgres_copy.close_shared()
+
+
 def test_a_warm_up_the_load_outlived_opens_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """A load without copies can end before its warm-up thread runs: it then opens no
     database and pools no connection (close_idle ran meanwhile)."""

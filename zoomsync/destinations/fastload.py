@@ -51,18 +51,18 @@ from typing import Any
 log = logging.getLogger("zoomsync.destinations")
 
 _MODULES = ("dlt.load.utils", "dlt.load.load")  # where dlt defines and imports it
-_dlt_versions: dict[str, Any] = {}  # module name -> dlt's function we replaced there
+_CHAINS = "_extend_tables_with_table_chain"
 # Where dlt defines `fill_hints_from_parent_and_clone_table` and the modules that import it
 # by name (dlt 1.31), so each call site finds ours.
 _CLONE_MODULES = ("dlt.common.schema.utils", "dlt.common.destination.utils", "dlt.load.utils")
 _CLONE = "fill_hints_from_parent_and_clone_table"
-_dlt_clones: dict[str, Any] = {}  # module name -> dlt's clone function we replaced there
 # Where dlt defines `get_nested_tables` and the modules that import it by name (dlt 1.31).
 _NESTED_MODULES = ("dlt.common.schema.utils", "dlt.load.utils",
                    "dlt.common.normalizers.json.helpers",
                    "dlt.destinations.impl.filesystem.filesystem")
 _NESTED = "get_nested_tables"
-_dlt_nested: dict[str, Any] = {}  # module name -> dlt's function we replaced there
+# (module name, function name) -> dlt's function we replaced there
+_dlt_originals: dict[tuple[str, str], Callable[..., Any]] = {}
 _LEAVES = (str, int, float, bool, type(None))  # immutable JSON values: shared, not copied
 
 
@@ -73,9 +73,9 @@ def faster_load_step() -> None:
     the largest files first (idempotent)."""
     from zoomsync.destinations.largest_first import start_largest_files_first
 
-    _install_chains()
-    _install_clone()
-    _install_nested()
+    _replace_in_modules(_MODULES, _CHAINS, extend_tables_with_table_chain)
+    _replace_in_modules(_CLONE_MODULES, _CLONE, clone_table)
+    _replace_in_modules(_NESTED_MODULES, _NESTED, nested_tables)
     _install_lean_package_state()
     _install_outputs_hashed_once()
     start_largest_files_first()
@@ -140,66 +140,38 @@ def _wrap_load_method(name: str, wrap: Callable[[Callable[..., Any]], Callable[.
     setattr(Load, name, replacement)
 
 
-def _install_chains() -> None:
+def _replace_in_modules(modules: Iterable[str], name: str, ours: Callable[..., Any]) -> None:
+    """Put `ours` in place of dlt's function `name` in each of `modules` that has it (dlt
+    defines it in one and imports it by name into the others), keeping dlt's for
+    `dlt_original`. Where a module is missing (an extra not installed) or dlt renamed the
+    function, dlt's own stays: ours gives the same answers, so a partial swap is harmless."""
     import importlib
 
-    for name in _MODULES:
+    for module_name in modules:
         try:
-            module = importlib.import_module(name)
+            module = importlib.import_module(module_name)
         except ImportError:
-            return
-        current = getattr(module, "_extend_tables_with_table_chain", None)
-        if current is None:
-            log.debug("dlt's %s has no _extend_tables_with_table_chain: left as it is", name)
-            return
-    for name in _MODULES:
-        module = importlib.import_module(name)
-        if module._extend_tables_with_table_chain is not extend_tables_with_table_chain:
-            _dlt_versions.setdefault(name, module._extend_tables_with_table_chain)
-        module._extend_tables_with_table_chain = extend_tables_with_table_chain
-
-
-def _install_clone() -> None:
-    import importlib
-
-    modules = []
-    for name in _CLONE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            return
-        if not callable(getattr(module, _CLONE, None)):
-            log.debug("dlt's %s has no %s: left as it is", name, _CLONE)
-            return
-        modules.append(module)
-    for module in modules:
-        current = getattr(module, _CLONE)
-        if current is not clone_table:
-            _dlt_clones.setdefault(module.__name__, current)
-        setattr(module, _CLONE, clone_table)
-
-
-def _install_nested() -> None:
-    import importlib
-
-    for name in _NESTED_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue  # e.g. a dlt without the filesystem destination's extras
-        current = getattr(module, _NESTED, None)
-        if not callable(current):
             continue
-        if current is not nested_tables:
-            _dlt_nested.setdefault(name, current)
-        setattr(module, _NESTED, nested_tables)
+        current = getattr(module, name, None)
+        if not callable(current):
+            log.debug("dlt's %s has no %s: left as it is", module_name, name)
+            continue
+        if current is not ours:
+            _dlt_originals.setdefault((module_name, name), current)
+        setattr(module, name, ours)
+
+
+def dlt_original(module_name: str, name: str) -> Callable[..., Any]:
+    """dlt's own function `name` of `module_name`, replaced by ours or not (for tests)."""
+    import importlib
+
+    return _dlt_originals.get((module_name, name),
+                              getattr(importlib.import_module(module_name), name))
 
 
 def dlt_nested_tables() -> Callable[..., list[Any]]:
     """dlt's own `get_nested_tables`, installed over or not (tests compare the two)."""
-    from dlt.common.schema import utils
-
-    return _dlt_nested.get(utils.__name__, getattr(utils, _NESTED))
+    return dlt_original("dlt.common.schema.utils", _NESTED)
 
 
 def nested_tables(tables: Any, table_name: str, max_nesting: int | None = None,
@@ -233,16 +205,12 @@ def nested_tables(tables: Any, table_name: str, max_nesting: int | None = None,
 
 def dlt_clone_table() -> Callable[[Any, Any], Any]:
     """dlt's own `fill_hints_from_parent_and_clone_table`, installed over or not."""
-    from dlt.common.schema import utils
-
-    return _dlt_clones.get(utils.__name__, getattr(utils, _CLONE))
+    return dlt_original("dlt.common.schema.utils", _CLONE)
 
 
 def dlt_table_chains() -> Callable[..., Iterable[str]]:
     """dlt's own function, installed over or not (tests compare the two)."""
-    from dlt.load import utils
-
-    return _dlt_versions.get(utils.__name__, utils._extend_tables_with_table_chain)
+    return dlt_original("dlt.load.utils", _CHAINS)
 
 
 def extend_tables_with_table_chain(

@@ -61,8 +61,7 @@ def keep_last_in_staging(client: Any, table_chain: Sequence[Any], jobs: Sequence
     and in its transaction, the deletes of the other rows and their nested rows from the
     staging tables. Only for dlt's default merge strategy (delete-insert)."""
     root = table_chain[0]
-    if root.get("write_disposition") != "merge" or root.get("x-merge-strategy", "delete-insert"
-                                                              ) != "delete-insert":
+    if not _keeps_last(root):
         return
     merges = [job for job in followups if job.new_file_path().endswith(".sql")]
     if len(merges) != 1:
@@ -79,6 +78,14 @@ def keep_last_in_staging(client: Any, table_chain: Sequence[Any], jobs: Sequence
         file.write("\n".join([*statements, merge]))
     log.info("%s: %d rows repeated a key within the load; kept the last of each",
              root["name"], len(older))
+
+
+def _keeps_last(root: Any) -> bool:
+    """A root whose repeated keys this module settles: merged with dlt's default strategy
+    (delete-insert), the only one whose staging rows it knows how to thin out. Its check
+    result would otherwise wait in `_CHECKED` for no one."""
+    return bool(root.get("write_disposition") == "merge"
+                and root.get("x-merge-strategy", "delete-insert") == "delete-insert")
 
 
 def _loser_deletes(client: Any, table_chain: Sequence[Any], older: Sequence[str]
@@ -123,7 +130,7 @@ def check_after_run(client: Any, job: Any, table: Any) -> None:
 
     path = job.file_name()
     if (not isinstance(job, RunnableLoadJob) or table.get("parent")
-            or not path.endswith(".parquet") or table.get("write_disposition") != "merge"
+            or not path.endswith(".parquet") or not _keeps_last(table)
             or files_of(table["name"], job._file_path) != 1):
         return
     run = job.run
