@@ -111,23 +111,35 @@ def test_sync_twice_equals_the_truth_and_is_exactly_once(
     assert area.list(f"{settings.synapse_prefix}/{dataset}/") == []
 
 
-def test_a_failure_inside_the_merge_rolls_back_and_the_retry_loads_once(
-        emu: RunningEmulator, dataset: str, tmp_path: Path,
+@pytest.mark.parametrize(("when", "head"), [
+    ("before", "INSERT INTO [{ds}].[meeting_participants]"),  # inside the transaction
+    ("after", "COPY INTO [{ds}_staging].[meeting_participants__"),  # the COPY went through
+    ("after", "COMMIT TRANSACTION"),  # the commit went through
+])
+def test_a_connection_lost_mid_load_loads_exactly_once(
+        emu: RunningEmulator, dataset: str, tmp_path: Path, when: str, head: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """A statement fails inside a family's transaction on the real pool: Synapse must roll
-    the transaction back entirely, and dlt's retry of the job must load it once."""
+    """The connection drops before a statement inside a family's transaction (Synapse must
+    roll it all back), or after a COPY or COMMIT took effect (zoomsync cannot know it did):
+    the family is loaded again whole and exactly once."""
     real = synapse_target.CONNECTORS[os.environ.get("AZURE_SYNAPSE_DRIVER", "mssql-python")]
     failed: list[str] = []
+    head = head.format(ds=dataset)
 
     class Cursor:
         def __init__(self, cursor: Any) -> None:
             self._cursor = cursor
 
         def execute(self, sql: str, *args: Any) -> Any:
-            if not failed and sql.startswith(f"INSERT INTO [{dataset}].[meeting_participants]"):
+            strike = not failed and sql.startswith(head)
+            if strike and when == "before":
                 failed.append(sql)
                 raise RuntimeError("08S01", "Communication link failure (injected)")
-            return self._cursor.execute(sql, *args)
+            result = self._cursor.execute(sql, *args)
+            if strike:
+                failed.append(sql)
+                raise RuntimeError("08S01", "Communication link failure (injected)")
+            return result
 
         def __getattr__(self, name: str) -> Any:
             return getattr(self._cursor, name)
@@ -154,6 +166,9 @@ def test_a_failure_inside_the_merge_rolls_back_and_the_retry_loads_once(
     rows = read_table(pipeline_for(settings, target), target, "meeting_participants")
     keys = [(r["meeting_uuid"], r["user_id"], r["join_time"]) for r in rows]
     assert len(keys) == len(set(keys)) > 0
+    ledger = read_table(pipeline_for(settings, target), target, "zoomsync_loads")
+    pairs = [(r["load_id"], r["table_family"]) for r in ledger]
+    assert len(pairs) == len(set(pairs))
 
 
 def test_long_strings_and_case_sensitive_keys_round_trip(dataset: str, tmp_path: Path) -> None:
@@ -172,3 +187,43 @@ def test_long_strings_and_case_sensitive_keys_round_trip(dataset: str, tmp_path:
         pipeline.run(resource, loader_file_format="parquet")
     got = {r["uuid"]: r["topic"] for r in read_table(pipeline, target, "sessions")}
     assert got == {"aDYl+Q==": long_text, "adyl+Q==": "short"}
+
+
+def test_the_pool_suits_our_loads(dataset: str) -> None:
+    """What `zoomsync check --destination synapse` reports, on the real pool and account:
+    READ_COMMITTED_SNAPSHOT on, the collation read, the account's kind fits the COPY
+    credential, and the probe's COPY ran."""
+    from zoomsync.destinations.synapse.compat import report
+
+    target = resolve(Settings(**pool_settings(dataset)))
+    findings = {f.what: f for f in report(target.destination.loader, check_target(target))}
+    assert all(f.ok for f in findings.values()), findings
+    assert findings["collation"].detail
+
+
+def test_a_row_over_a_megabyte_and_a_new_field_on_a_columnstore_table(
+        dataset: str, tmp_path: Path) -> None:
+    """Two things only a real pool can settle: a row over COPY's 1 MB lands (by INSERT),
+    and a field added to a columnstore table gets a column the pool accepts."""
+    import json
+
+    import dlt
+
+    layout = {"sessions": {"index": "CLUSTERED COLUMNSTORE INDEX", "lengths": {"topic": 100}}}
+    target = resolve(Settings(**pool_settings(dataset, synapse_layout=json.dumps(layout))))
+    pipeline = dlt.pipeline(pipeline_name=f"wide_{dataset}", destination=target.destination,
+                            dataset_name=dataset, pipelines_dir=str(tmp_path))
+    first = [{"uuid": "a", "topic": "one"}]
+    second = [{"uuid": "a", "topic": "two", "agenda": "é" * 3000},
+              {"uuid": "b", "topic": "big", "agenda": "x" * 10}]
+    pipeline.run(dlt.resource(first, name="sessions", primary_key="uuid",
+                              write_disposition="merge"), loader_file_format="parquet")
+    pipeline.run(dlt.resource(second, name="sessions", primary_key="uuid",
+                              write_disposition="merge"), loader_file_format="parquet")
+    got = {r["uuid"]: (r["topic"], r["agenda"]) for r in read_table(pipeline, target, "sessions")}
+    assert got == {"a": ("two", "é" * 3000), "b": ("big", "x" * 10)}
+    big = [{"uuid": "c", "notes": "😀" * 300_000}]  # 1.2 MB as nvarchar: loaded by INSERT
+    pipeline.run(dlt.resource(big, name="notes", primary_key="uuid",
+                              write_disposition="merge"), loader_file_format="parquet")
+    rows = read_table(pipeline, target, "notes")
+    assert [(r["uuid"], r["notes"]) for r in rows] == [("c", "😀" * 300_000)]

@@ -15,8 +15,8 @@ import pytest
 from tests.conftest import UNLIMITED
 from tests.destinations.places import CASES, Place
 from tests.destinations.synapse.standin import PoolStandIn
-from tests.destinations.synapse.test_sync_standin import Pool
-from tests.destinations.synapse.test_sync_standin import settings_for as synapse_settings
+from tests.destinations.synapse.syncs import Pool
+from tests.destinations.synapse.syncs import settings_for as synapse_settings
 from tests.services import AZURITE_BLOB_URL, service
 from zoomsync.config import Settings
 from zoomsync.destinations import resolve
@@ -111,7 +111,7 @@ def pool_standin() -> Iterator[PoolStandIn]:
 
     pool = PoolStandIn(service(AZURITE_BLOB_URL, "Azurite"))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(synapse_target.CONNECTORS, "standin", lambda _config: pool.connect())
+        patch.setitem(synapse_target.CONNECTORS, "standin", pool.connector)
         yield pool
 
 

@@ -34,6 +34,18 @@ def _logging() -> None:
     )
     for noisy in ("httpx", "httpcore", "dlt", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("dlt").addFilter(_without_traceback)
+
+
+def _without_traceback(record: object) -> bool:
+    """dlt logs a failed load job with its traceback; the run ends with one line saying what
+    failed and what to do, so its log keeps the message only (unless logging at DEBUG)."""
+    import logging
+
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        record.exc_info = None  # type: ignore[attr-defined]
+        record.exc_text = None  # type: ignore[attr-defined]
+    return True
 
 
 def main() -> None:

@@ -206,8 +206,6 @@ def check(
 
 def _check_account(settings: Any, chosen: list[Any], *, named: bool) -> bool:
     """One account's credentials, streams, pacing limits and destination; True if all ok."""
-    from rich.table import Table
-
     from zoomsync import check as checks
     from zoomsync.accounts import label
     from zoomsync.destinations import resolve
@@ -224,17 +222,32 @@ def _check_account(settings: Any, chosen: list[Any], *, named: bool) -> bool:
                    f"{len(client.auth.scopes)} scopes granted)")
         results = checks.check_streams(client, chosen, settings.plan)
         limits = checks.observed_limits(client)
-    table = Table(title="Streams", title_justify="left")
-    for col in ("stream", "ok", "detail"):
-        table.add_column(col)
-    for r in results:
-        table.add_row(r.stream, "yes" if r.ok else "NO", r.detail)
-    Console().print(table)
+    _verdicts("Streams", "stream", [(r.stream, r.ok, r.detail) for r in results])
     typer.echo("rate limits used for pacing (calls/s at 100%): " + ", ".join(
         f"{name} {rate / settings.budget:g}" for name, rate in limits.items()))
     status = check_target(target)
     typer.echo(f"destination {target.name} {target.label}: {status}")
-    return status == "ok" and all(r.ok for r in results)
+    suits = True
+    if target.name == "synapse":  # what a Synapse DBA asks first (compat.py)
+        from zoomsync.destinations.synapse.compat import report
+
+        findings = report(target.destination.loader, status)
+        _verdicts("Synapse pool and staging storage", "check",
+                  [(f.what, f.ok, f.detail) for f in findings])
+        suits = all(f.ok for f in findings)
+    return status == "ok" and suits and all(r.ok for r in results)
+
+
+def _verdicts(title: str, what: str, rows: list[tuple[str, bool, str]]) -> None:
+    """A table of checks: what, ok (yes/NO), detail."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in (what, "ok", "detail"):
+        table.add_column(col)
+    for name, ok, detail in rows:
+        table.add_row(name, "yes" if ok else "NO", detail)
+    Console().print(table)
 
 
 @app.command("streams")

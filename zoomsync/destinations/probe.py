@@ -45,7 +45,7 @@ def reach(pipeline: Any, target: Target) -> None:
     """Connect before extracting, so a wrong password or host costs no Zoom API calls."""
     from urllib.parse import urlsplit
 
-    from zoomsync.errors import DestinationError
+    from zoomsync.errors import ConfigError, DestinationError
 
     if target.name == "duckdb":
         return  # a local file, checked when the target was built
@@ -57,6 +57,8 @@ def reach(pipeline: Any, target: Target) -> None:
                 client.fs_client.ls(urlsplit(url).netloc, detail=False)
             if hasattr(client, "check_staging"):  # Synapse: its staging container
                 client.check_staging()
+    except ConfigError:
+        raise  # the destination is reached but set up wrong: its own line, exit code 2
     except Exception as exc:
         raise DestinationError(f"cannot reach the {target.name} destination {target.label}: "
                                f"{_first_line(exc)}") from None

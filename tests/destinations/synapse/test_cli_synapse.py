@@ -70,3 +70,18 @@ def test_mask_pii_elsewhere_is_refused_in_one_line(emu: RunningEmulator, tmp_pat
     assert r.returncode == 2
     assert r.stderr.strip() == ("error: --mask-pii (ZOOMSYNC_MASK_PII) applies to the synapse "
                                 "destination only: masking is a Synapse feature")
+
+
+def test_a_value_longer_than_its_column_stops_the_run_in_one_line(emu: RunningEmulator,
+                                                                   tmp_path: Path) -> None:
+    env = env_for(emu, tmp_path)
+    env["ZOOMSYNC_SYNAPSE_LAYOUT"] = '{"users": {"lengths": {"email": 5}}}'
+    r = subprocess.run([sys.executable, "-m", "tests.destinations.synapse.standin_cli",
+                        str(tmp_path / "pool.duckdb"), "run", "--destination", "synapse",
+                        "--streams", "users"], capture_output=True, text=True, env=env,
+                       cwd=tmp_path, timeout=300)
+    assert r.returncode == 2, r.stderr[-3000:]  # a setting or a column to fix, then rerun
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: table users, column email: the value in row 1 of users.")
+    assert "characters long, more than the 5 the column holds" in last
+    assert "Traceback" not in r.stderr and "pw-not-to-be-printed" not in r.stderr

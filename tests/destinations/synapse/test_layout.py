@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.destinations.synapse.scenarios import spec
+from tests.destinations.synapse.families import spec
 from zoomsync.destinations.synapse.layout import (
     Distribution,
     Index,

@@ -210,7 +210,7 @@ CATALOG_TYPES = {**DUCK_TYPES, "bool": "BOOLEAN", "double": "DOUBLE", "date": "D
 
 
 def test_golden_participants_merge_on_composite_key(pool: DuckSynapse) -> None:
-    from tests.destinations.synapse.scenarios import participants_family, spec
+    from tests.destinations.synapse.families import participants_family, spec
 
     table = spec("meeting_participants")
     names = [c.name for c in table.columns]

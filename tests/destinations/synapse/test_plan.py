@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.destinations.synapse.scenarios import SAS, users_family
+from tests.destinations.synapse.families import SAS, users_family
 from zoomsync.destinations.synapse.plan import run_family
 
 

@@ -8,97 +8,26 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import UNLIMITED
 from tests.destinations.synapse.standin import PoolStandIn
-from tests.services import AZURITE_BLOB_URL, AZURITE_CONNECTION_STRING, service
+from tests.destinations.synapse.syncs import (
+    SMALL,
+    Pool,
+    contents_of,
+    crash_args,
+    rerun,
+    settings_for,
+    sync,
+)
 from tests.sync import contents
 from tests.sync.compare import PAIRS, comparable, differences, truth_rows
 from zoomsync.config import Settings
-from zoomsync.destinations.synapse import target as synapse_target
-from zoomsync.emulator.app import EmulatorConfig
-from zoomsync.emulator.dataset import DatasetConfig
-from zoomsync.emulator.oauth import DEFAULT_CREDENTIALS as CREDS
 from zoomsync.emulator.server import RunningEmulator
 from zoomsync.sync.report import RunReport
-from zoomsync.sync.runner import run
-from zoomsync.zoom import Pacer, ZoomClient, ZoomCredentials
-
-FAST = {"LIGHT": 2000, "MEDIUM": 2000, "HEAVY": 2000, "RESOURCE_INTENSIVE": 2000}
-SMALL = ["users", "groups", "group_members", "recordings", "past_meetings",
-         "meeting_participants"]
-
-
-@dataclass
-class Pool:
-    """The stand-in pool holding one dataset, read back as dicts."""
-
-    standin: PoolStandIn
-    dataset: str
-
-    def tables(self) -> list[str]:
-        rows = self.standin.rows("SELECT table_name FROM information_schema.tables "
-                                 f"WHERE table_schema = '{self.dataset}'")
-        return sorted(r[0] for r in rows if not r[0].startswith("_dlt")
-                      and r[0] != "zoomsync_loads")
-
-    def rows(self, table: str) -> list[dict[str, Any]]:
-        cursor = self.standin.db.cursor().execute(f'SELECT * FROM "{self.dataset}"."{table}"')
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-
-    def counts(self) -> dict[str, int]:
-        return {t: len(self.rows(t)) for t in self.tables()}
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[RunningEmulator]:
-    config = EmulatorConfig(dataset=DatasetConfig(anchor=datetime.now(UTC).replace(microsecond=0)),
-                            plan="business", limits=UNLIMITED, daily_cap=10_000_000,
-                            frozen_clock=True)
-    with RunningEmulator(config) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def standin() -> Iterator[PoolStandIn]:
-    pool = PoolStandIn(service(AZURITE_BLOB_URL, "Azurite"))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(synapse_target.CONNECTORS, "standin", lambda _config: pool.connect())
-        yield pool
-
-
-def settings_for(emu: RunningEmulator, tmp: Path, dataset: str, **extra: Any) -> Settings:
-    from azure.storage.blob import BlobServiceClient
-
-    connection = service(AZURITE_CONNECTION_STRING, "Azurite")
-    container = f"synapse-{secrets.token_hex(4)}"
-    BlobServiceClient.from_connection_string(connection).create_container(container)
-    return Settings(account_id=CREDS.account_id, client_id=CREDS.client_id,
-                    client_secret=CREDS.client_secret, api_url=emu.api_url,
-                    oauth_url=emu.oauth_url, dataset_name=dataset,
-                    pipelines_dir=tmp / "pipelines", plan="business", budget=1.0,
-                    destination="synapse", synapse_server="pool.sql.azuresynapse.net",
-                    synapse_database="zoompool", synapse_user="loader",
-                    synapse_password="not-a-secret", synapse_driver="standin",
-                    synapse_container=container,
-                    azure_storage_connection_string=connection, **extra)
-
-
-def sync(emu: RunningEmulator, settings: Settings, streams: list[str] | None = None) -> RunReport:
-    client = ZoomClient(ZoomCredentials(CREDS.account_id, CREDS.client_id, CREDS.client_secret),
-                        api_url=emu.api_url, oauth_url=emu.oauth_url,
-                        pacer=Pacer(plan="business", budget=1.0, limits=FAST),
-                        backoff=0.05, max_retries=8)
-    with client:
-        return run(settings, client=client, streams=streams)
 
 
 @dataclass
@@ -197,78 +126,24 @@ def test_the_pipeline_state_restores_from_the_pool(loaded: Loaded) -> None:
     assert isinstance(pipeline, dlt.Pipeline)
 
 
-def run_against(args: dict[str, Any]) -> RunReport:
-    """One sync of SMALL streams described by plain values (the crash child's entry)."""
-    settings = Settings(account_id=CREDS.account_id, client_id=CREDS.client_id,
-                        client_secret=CREDS.client_secret, api_url=args["api_url"],
-                        oauth_url=args["oauth_url"], dataset_name=args["dataset"],
-                        pipelines_dir=Path(args["pipelines"]), plan="business", budget=1.0,
-                        destination="synapse", synapse_server="pool.sql.azuresynapse.net",
-                        synapse_database="zoompool", synapse_user="loader",
-                        synapse_password="not-a-secret", synapse_driver="standin",
-                        synapse_container=args["container"],
-                        azure_storage_connection_string=args["connection"])
-    client = ZoomClient(ZoomCredentials(CREDS.account_id, CREDS.client_id, CREDS.client_secret),
-                        api_url=args["api_url"], oauth_url=args["oauth_url"],
-                        pacer=Pacer(plan="business", budget=1.0, limits=FAST),
-                        backoff=0.05, max_retries=8)
-    with client:
-        return run(settings, client=client, streams=SMALL)
-
-
-def _args(emu: RunningEmulator, tmp: Path, name: str) -> dict[str, Any]:
-    from azure.storage.blob import BlobServiceClient
-
-    connection = service(AZURITE_CONNECTION_STRING, "Azurite")
-    container = f"crash-{secrets.token_hex(4)}"
-    BlobServiceClient.from_connection_string(connection).create_container(container)
-    return {"api_url": emu.api_url, "oauth_url": emu.oauth_url, "dataset": "zoom",
-            "pipelines": str(tmp / name / "pipelines"), "container": container,
-            "connection": connection, "blob_url": service(AZURITE_BLOB_URL, "Azurite"),
-            "database": str(tmp / f"{name}.duckdb"), "marker": str(tmp / f"{name}.killed")}
-
-
-def _contents_of(args: dict[str, Any]) -> tuple[contents.Contents, list[tuple[Any, ...]]]:
-    pool = PoolStandIn(args["blob_url"], args["database"])
-    try:
-        ledger = pool.rows("SELECT load_id, table_family FROM zoom.zoomsync_loads")
-        return contents.contents(Pool(pool, "zoom")), ledger
-    finally:
-        pool.db.close()
-
-
-def _rerun(args: dict[str, Any]) -> None:
-    pool = PoolStandIn(args["blob_url"], args["database"])
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setitem(synapse_target.CONNECTORS, "standin", lambda _config: pool.connect())
-            report = run_against(args)
-        assert report.ok, report.reasons()
-    finally:
-        pool.db.close()
-
-
 # dlt says "will now load the pending load packages" through a deprecated logger method.
 @pytest.mark.filterwarnings("ignore:The 'warn' method is deprecated:DeprecationWarning")
 def test_kill_9_between_stage_and_publish_then_a_rerun_loads_exactly_once(
-        emulator: RunningEmulator, tmp_path: Path) -> None:
+        emulator: RunningEmulator, clean: contents.Contents, tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    crashed = _args(emulator, tmp_path, "crashed")
+    crashed = crash_args(emulator, tmp_path, "crashed")
     child = subprocess.run([sys.executable, "-m", "tests.destinations.synapse.crash_child",
                             json.dumps(crashed)], capture_output=True, timeout=300)
     assert child.returncode == -9, child.stderr.decode()[-2000:]
     assert "[meeting_participants__" in Path(crashed["marker"]).read_text()
-    _, ledger = _contents_of(crashed)
+    _, ledger = contents_of(crashed)
     assert "meeting_participants" not in {family for _, family in ledger}
-    _rerun(crashed)  # finishes the pending load: the family's ledger row is missing, so it runs
+    rerun(crashed)  # finishes the pending load: the family's ledger row is missing, so it runs
 
-    clean = _args(emulator, tmp_path, "clean")
-    _rerun(clean)
-    after_crash, ledger = _contents_of(crashed)
-    expected, _ = _contents_of(clean)
-    assert contents.differences(expected, after_crash) == []
+    after_crash, ledger = contents_of(crashed)
+    assert contents.differences(clean, after_crash) == []
     assert sum(after_crash["meeting_participants"].values()) > 1000
     assert len(ledger) == len(set(ledger))  # every family of every load committed once
 
@@ -310,7 +185,8 @@ def test_a_copy_the_pool_cannot_read_fails_the_run_in_one_line(
         sync(emulator, settings, ["users"])
     message = str(caught.value)
     assert "\n" not in message and "Zm9yZ2Vk" not in message
-    assert "failed terminally with message: COPY INTO: cannot list" in message
+    assert ("failed terminally with message: [42000] Not able to validate external location "
+            "because The remote server returned an error: (403)") in message
 
 
 def test_the_last_row_of_a_repeated_key_wins_across_files(

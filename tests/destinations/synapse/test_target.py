@@ -106,7 +106,7 @@ def test_check_writes_reads_and_drops_on_the_stand_in() -> None:
     BlobServiceClient.from_connection_string(connection).create_container(container)
     pool = PoolStandIn(service(AZURITE_BLOB_URL, "Azurite"))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(synapse_target.CONNECTORS, "standin", lambda _config: pool.connect())
+        patch.setitem(synapse_target.CONNECTORS, "standin", pool.connector)
         target = resolve(settings(synapse_driver="standin", azure_storage_account_name=None,
                                   azure_storage_account_key=None, synapse_container=container,
                                   azure_storage_connection_string=connection))
@@ -130,7 +130,7 @@ def test_a_new_field_is_added_by_alter_table_and_masked(tmp_path: Any) -> None:
     BlobServiceClient.from_connection_string(connection).create_container(container)
     pool = PoolStandIn(service(AZURITE_BLOB_URL, "Azurite"))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(synapse_target.CONNECTORS, "standin", lambda _config: pool.connect())
+        patch.setitem(synapse_target.CONNECTORS, "standin", pool.connector)
         target = resolve(settings(synapse_driver="standin", azure_storage_account_name=None,
                                   azure_storage_account_key=None, synapse_container=container,
                                   azure_storage_connection_string=connection, mask_pii=True))
@@ -160,7 +160,7 @@ def test_mask_pii_turned_on_later_masks_the_existing_columns_once(tmp_path: Any)
     pool = PoolStandIn(service(AZURITE_BLOB_URL, "Azurite"))
     rows = [{"id": "u1", "email": "ada@example.com"}]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(synapse_target.CONNECTORS, "standin", lambda _config: pool.connect())
+        patch.setitem(synapse_target.CONNECTORS, "standin", pool.connector)
         for mask in (False, True, True):
             target = resolve(settings(synapse_driver="standin", azure_storage_account_name=None,
                                       azure_storage_account_key=None,

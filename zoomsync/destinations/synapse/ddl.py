@@ -57,14 +57,22 @@ def table_spec(name: str, columns: Mapping[str, Mapping[str, Any]], *, root: str
     Raises ConfigError for a type or layout Synapse would refuse, naming the fix.
     """
     overrides = overrides or {}
-    lengths = table_lengths(overrides, name)
-    sql_columns = tuple(sql_column({"name": col_name, **col}, length=lengths.get(col_name))
-                        for col_name, col in columns.items())
+    sql_columns = table_columns(name, columns, overrides)
     primary_key = tuple(n for n, c in columns.items() if c.get("primary_key"))
     root = root or name
     layout = resolve_layout(name, sql_columns, root=root, primary_key=primary_key,
                             overrides=overrides)
     return TableSpec(name, sql_columns, layout, root, primary_key)
+
+
+def table_columns(name: str, columns: Mapping[str, Mapping[str, Any]],
+                  overrides: Mapping[str, Mapping[str, Any]] | None = None
+                  ) -> tuple[SqlColumn, ...]:
+    """A table's columns as Synapse types, configured lengths applied; no layout check (a
+    staging table is a heap: it holds what the files hold)."""
+    lengths = table_lengths(overrides or {}, name)
+    return tuple(sql_column({"name": col_name, **col}, length=lengths.get(col_name))
+                 for col_name, col in columns.items())
 
 
 def create_schema(schema: str) -> str:
@@ -74,12 +82,6 @@ def create_schema(schema: str) -> str:
 def schema_exists(schema: str) -> str:
     """One row when the schema exists; CREATE SCHEMA must be sent only when it does not."""
     return f"SELECT 1 FROM sys.schemas WHERE name = {literal(schema)}"
-
-
-def existing_columns(schema: str) -> str:
-    """(table, column) rows for every table of `schema`: the ledger's and masks' check."""
-    return ("SELECT TABLE_NAME, COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS "
-            f"WHERE TABLE_SCHEMA = {literal(schema)}")
 
 
 def create_table(schema: str, spec: TableSpec) -> str:

@@ -19,7 +19,7 @@ from dlt.common.schema import Schema
 from dlt.common.utils import digest128
 
 from zoomsync.destinations.synapse.client import Loader, SynapseJobClient
-from zoomsync.destinations.synapse.names import MAX_IDENTIFIER, literal
+from zoomsync.destinations.synapse.names import MAX_IDENTIFIER, literal, quote
 
 
 @configspec
@@ -33,7 +33,8 @@ class SynapseLoaderConfiguration(DestinationClientDwhConfiguration):
 
 
 def _bracket(name: str) -> str:
-    return "[" + name.replace("]", "]]") + "]"
+    # names.quote also refuses a name Synapse would (over 128 characters), on dlt's paths too
+    return quote(name)
 
 
 def _mssql_literal(value: Any) -> str:

@@ -137,10 +137,20 @@ def default_layout(table: str, root: str, primary_key: Sequence[str]) -> Layout:
     return FALLBACK
 
 
+# dlt's own tables: the text columns it sorts and joins on (load ids, names, hashes), bounded
+# instead of nvarchar(max), which Synapse can neither index nor hold in columnstore.
+SYSTEM_LENGTHS = {
+    "_dlt_loads": {"load_id": 64, "schema_name": 128, "schema_version_hash": 64},
+    "_dlt_version": {"schema_name": 128, "version_hash": 64},
+    "_dlt_pipeline_state": {"pipeline_name": 128, "version_hash": 64},
+}
+
+
 def table_lengths(overrides: Mapping[str, Mapping[str, Any]], table: str) -> dict[str, int]:
-    """The configured text lengths of one table (`lengths` in its override), for types.py."""
+    """The text lengths of one table for types.py: dlt's bookkeeping columns, then the
+    configured ones (`lengths` in its override)."""
     lengths = (overrides.get(table) or {}).get("lengths") or {}
-    return {str(k): int(v) for k, v in lengths.items()}
+    return {**SYSTEM_LENGTHS.get(table, {}), **{str(k): int(v) for k, v in lengths.items()}}
 
 
 def resolve_layout(table: str, columns: Sequence[SqlColumn], *, root: str,

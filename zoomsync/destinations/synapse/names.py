@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
 from zoomsync.errors import ConfigError
 
@@ -66,3 +69,22 @@ def staging_table(table: str, load_id: str) -> str:
     digest = hashlib.sha256(table.encode("utf-8")).hexdigest()[:10]
     keep = MAX_IDENTIFIER - len(suffix) - len(digest) - 1
     return f"{table[:keep]}_{digest}{suffix}"
+
+
+def sql_value(value: Any) -> str:
+    """A Python value (from a driver parameter or a Parquet row) as a T-SQL literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float | Decimal):
+        return repr(value) if not isinstance(value, Decimal) else str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:  # datetime2 columns hold UTC
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return literal(value.isoformat(sep=" ", timespec="milliseconds"))
+    if isinstance(value, date):
+        return literal(value.isoformat())
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "0x" + bytes(value).hex()
+    return "N" + literal(str(value))

@@ -36,11 +36,13 @@ Mode = Literal["merge", "append", "replace"]
 @dataclass(frozen=True)
 class StagedTable:
     """A table with files in this load: its columns in the files' order, the file names
-    under the load's folder (empty: every *.parquet there)."""
+    under the load's folder (empty: every *.parquet there), and the INSERTs of the rows
+    COPY cannot take (stage.insert_rows), run after the COPY."""
 
     name: str
     columns: tuple[SqlColumn, ...]
     files: tuple[str, ...] = ()
+    inserts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class FamilyLoad:
                                       table.columns))
             sql.append(copy_into(self.staging_schema, table.name, self.load_id, storage,
                                  self.schema, table.files))
+            sql.extend(table.inserts)
         return sql
 
     def publish(self) -> list[str]:

@@ -6,8 +6,12 @@ pool stand-in) and differs in three Synapse-specific ways:
 - parameters become T-SQL literals before a statement is sent (`inline`). dlt passes few
   and small ones, except the schema JSON into `_dlt_version`, which drivers bind as the
   legacy `ntext` type that Synapse refuses — and mssql-python cannot set ODBC's LongAsMax.
-- every statement runs through retry.py's transient-error retries (outside transactions;
-  inside one, the failure dooms the transaction and the caller must start over).
+- a statement is retried on its own after a transient error only when repeating it is
+  safe (`repeatable`): reads, and DDL whose first attempt may already have taken effect
+  ("already exists" on the retry then means done). COPY INTO and DML are never retried
+  alone: a COPY that committed before the connection dropped would stage its rows twice.
+  The job client redoes a whole family load instead (plan.py), which the ledger makes
+  exactly once; inside a transaction a failure dooms it and the caller starts over.
 - errors reach dlt as its terminal/transient exception types with one redacted line.
 """
 
@@ -15,11 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from typing import Any, AnyStr
+from typing import Any, AnyStr, cast
 
 from dlt.common.destination import DestinationCapabilitiesContext
 from dlt.common.destination.dataset import DBApiCursor
@@ -32,7 +35,7 @@ from dlt.destinations.sql_client import DBApiCursorImpl, SqlClientBase, raise_da
 from dlt.destinations.typing import DBTransaction
 
 from zoomsync.destinations.synapse.driver import with_retries
-from zoomsync.destinations.synapse.names import literal
+from zoomsync.destinations.synapse.names import literal, sql_value
 from zoomsync.destinations.synapse.retry import Classification, classify_exception
 from zoomsync.destinations.synapse.stage import redact
 
@@ -43,23 +46,40 @@ def inline(sql: str, args: Sequence[Any]) -> str:
     """`sql` with each `%s` replaced by the matching argument as a T-SQL literal."""
     if not args:
         return sql
-    return sql % tuple(_literal(a) for a in args)
+    return sql % tuple(sql_value(a) for a in args)
 
 
-def _literal(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int | float | Decimal):
-        return repr(value) if not isinstance(value, Decimal) else str(value)
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:  # datetime2 columns hold UTC
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return literal(value.isoformat(sep=" ", timespec="milliseconds"))
-    if isinstance(value, date):
-        return literal(value.isoformat())
-    return "N" + literal(str(value))
+# Errors a repeated DDL statement gets when its first attempt took effect: an object (a
+# table or schema) already exists (2714), a column is already there (2705).
+# https://learn.microsoft.com/sql/relational-databases/errors-events/database-engine-events-and-errors-2000-to-2999
+DONE_ALREADY = frozenset({2714, 2705})
+_READS = ("SELECT ", "SELECT\n", "WITH ")
+_GUARDED_DROP = re.compile(r"^IF OBJECT_ID\(.*\) IS NOT NULL DROP TABLE ", re.DOTALL)
+_DDL = re.compile(r"^(CREATE (SCHEMA|TABLE) |ALTER TABLE \S+ (ADD |ALTER COLUMN \S+ ADD MASKED))",
+                  re.IGNORECASE)
+
+
+def repeatable(sql: str) -> str | None:
+    """How a statement may be retried on its own: "read" (runs again as it is), "ddl"
+    (runs again; "already exists" then means the first attempt took effect), or None
+    (never alone: COPY INTO appends, DML may have committed)."""
+    text = sql.lstrip()
+    if text.upper().startswith(_READS) and " INTO " not in text.upper().split(" FROM ")[0]:
+        return "read"
+    if _GUARDED_DROP.match(text):
+        return "read"
+    if _DDL.match(text):
+        return "ddl"
+    return None
+
+
+class _NoResult:
+    """The cursor of a statement found done already: no rows."""
+
+    description = None
+
+    def close(self) -> None:
+        pass
 
 
 class SynapseSqlClient(SqlClientBase[Any], DBTransaction):
@@ -142,30 +162,44 @@ class SynapseSqlClient(SqlClientBase[Any], DBTransaction):
     @contextmanager
     @raise_database_error
     def execute_query(self, query: AnyStr, *args: Any, **kwargs: Any) -> Iterator[DBApiCursor]:
+        """Run one statement. `repeatable=True` marks a statement the caller made safe to
+        repeat (an idempotent insert), so it is retried like a read."""
         assert isinstance(query, str)
+        marked = bool(kwargs.pop("repeatable", False))
         if kwargs:
             raise NotImplementedError("named parameters are not supported")
         sql = inline(query, args)
         log.debug("synapse: %s", redact(sql)[:500])
+        kind = "read" if marked else repeatable(sql)
         cursors: list[Any] = []
+        done_before: list[int] = []
 
         def run() -> None:
             cursors.append(self._conn.cursor())
-            cursors[-1].execute(sql)
+            try:
+                cursors[-1].execute(sql)
+            except Exception as exc:
+                number = classify_exception(exc).number
+                if len(cursors) > 1 and kind == "ddl" and number in DONE_ALREADY:
+                    # The attempt the connection dropped under had taken effect.
+                    log.info("synapse: %s took effect before the connection dropped",
+                             sql.split("(")[0][:80])
+                    done_before.append(number or 0)
+                    return
+                raise
 
         def reconnect(classification: Classification) -> None:
             # A lost connection (SQLSTATE class 08) is gone for good: retry on a new one.
             if (classification.sqlstate or "").startswith("08"):
-                with contextlib.suppress(Exception):
-                    self._conn.close()
-                self._conn = self._connect()
+                self.reconnect()
 
         head = sql.lstrip()[:40].upper()
         ends = head.startswith(("COMMIT", "ROLLBACK", "IF @@TRANCOUNT > 0 ROLLBACK"))
         try:
-            if self._in_transaction or ends:
+            if self._in_transaction or ends or kind is None:
                 # Inside a transaction a failure dooms it, and a retry on a new connection
-                # would run the rest outside it: the caller must start the family over.
+                # would run the rest outside it; a COPY or DML statement may have taken
+                # effect before the error. Either way the caller must start over.
                 try:
                     run()
                 finally:
@@ -173,13 +207,20 @@ class SynapseSqlClient(SqlClientBase[Any], DBTransaction):
                         self._in_transaction = False
             else:
                 with_retries(run, what="a statement", before_retry=reconnect)
-                if head.startswith("BEGIN TRAN"):
-                    self._in_transaction = True
-            yield DBApiCursorImpl(cursors[-1])
+            if head.startswith("BEGIN TRAN"):
+                self._in_transaction = True
+            yield DBApiCursorImpl(cast(Any, _NoResult()) if done_before else cursors[-1])
         finally:
             for cursor in cursors:
                 with contextlib.suppress(Exception):
                     cursor.close()
+
+    def reconnect(self) -> None:
+        """A new connection in place of one that failed; its transaction, if any, is gone."""
+        with contextlib.suppress(Exception):
+            self._conn.close()
+        self._in_transaction = False
+        self._conn = self._connect()
 
     def execute(self, sql: str) -> Sequence[Sequence[Any]]:
         """plan.run_family's executor: rows, or [] for a statement without a result."""

@@ -18,11 +18,18 @@ https://learn.microsoft.com/sql/t-sql/statements/copy-into-transact-sql
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from zoomsync.destinations.synapse.names import check_load_id, literal, staging_table, table_ref
+from zoomsync.destinations.synapse.names import (
+    check_load_id,
+    literal,
+    quote,
+    sql_value,
+    staging_table,
+    table_ref,
+)
 from zoomsync.errors import ConfigError
 
 Endpoint = Literal["auto", "blob", "dfs"]
@@ -141,6 +148,22 @@ def copy_into(staging_schema: str, table: str, load_id: str, storage: Storage, s
     options.append("AUTO_CREATE_TABLE = 'OFF'")
     target = table_ref(staging_schema, staging_table(table, load_id))
     return f"COPY INTO {target}\nFROM {sources}\nWITH ({', '.join(options)})"
+
+
+def insert_rows(staging_schema: str, table: str, load_id: str,
+                rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One single-row INSERT per row COPY cannot take (over 1 MB, see limits.py), into the
+    table's staging table after its COPY. Synapse has no multi-row VALUES, and one row per
+    statement keeps each statement near its row's size.
+    https://learn.microsoft.com/sql/t-sql/queries/table-value-constructor-transact-sql
+    """
+    target = table_ref(staging_schema, staging_table(table, load_id))
+    out = []
+    for row in rows:
+        names = ", ".join(quote(c) for c in row)
+        values = ", ".join(sql_value(v) for v in row.values())
+        out.append(f"INSERT INTO {target} ({names}) VALUES ({values})")
+    return out
 
 
 _SECRET = re.compile(r"(SECRET\s*=\s*)'(?:[^']|'')*'", re.IGNORECASE)

@@ -103,6 +103,15 @@ class StagingArea:
         with _storage_errors(f"list {prefix}"):
             return sorted(b.name for b in self._container.list_blobs(name_starts_with=prefix))
 
+    def account_information(self) -> dict[str, Any]:
+        """The account's kind, SKU and whether it has a hierarchical namespace (ADLS Gen2)."""
+        with _storage_errors("read the account's kind"):
+            return dict(self._container.get_account_information())
+
+    def download(self, name: str) -> bytes:
+        with _storage_errors(f"read {name}"):
+            return bytes(self._container.download_blob(name).readall())
+
     def delete(self, prefix: str) -> int:
         """Delete every blob under `prefix`; how many there were."""
         names = self.list(prefix)

@@ -122,6 +122,21 @@ def area_storage_check(config: StorageConfig) -> None:
             endpoint=config.endpoint, suffix=config.suffix)
 
 
+def check_copy_identity(connection: driver.ConnectionConfig, storage: StorageConfig) -> None:
+    """COPY without a credential reads storage as the Entra identity that is connected:
+    "Connect to your SQL pool using Active Directory where you can now run the COPY
+    statement without specifying any credentials". A SQL login has no such identity, so
+    every COPY would fail at load time; say so now.
+    https://learn.microsoft.com/azure/synapse-analytics/sql-data-warehouse/quickstart-bulk-load-copy-tsql-examples
+    """
+    if storage.copy_auth == "none" and connection.auth == "sql":
+        raise ConfigError("ZOOMSYNC_SYNAPSE_COPY_AUTH=none makes the pool read the staged files "
+                          "as the Entra ID identity connected to it, and a SQL login has none: "
+                          "connect with ZOOMSYNC_SYNAPSE_AUTH=service-principal, "
+                          "managed-identity or default, or pick another COPY credential "
+                          "(generated-sas, the default)")
+
+
 def layout_overrides(value: str | None) -> dict[str, dict[str, Any]]:
     """ZOOMSYNC_SYNAPSE_LAYOUT: JSON, inline or in a file, table -> distribution/index/lengths."""
     if not value:
@@ -159,6 +174,7 @@ def synapse_target(settings: Settings) -> Target:
     require_driver("synapse", "azure.storage.blob", "azure.identity", "pyarrow")
     connection = connection_config(settings)
     storage = storage_config(settings)
+    check_copy_identity(connection, storage)
     layout = layout_overrides(settings.synapse_layout)
     connector = CONNECTORS[connection.driver]
     loader = Loader(connect=lambda: connector(connection),

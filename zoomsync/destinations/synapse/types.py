@@ -89,14 +89,20 @@ def is_key(column: Mapping[str, Any]) -> bool:
                 or column.get("root_key") or column["name"] in DLT_ID_COLUMNS)
 
 
-def sql_column(column: Mapping[str, Any], *, length: int | None = None) -> SqlColumn:
+def sql_column(column: Mapping[str, Any], *, length: int | None = None,
+               bounded: bool = False) -> SqlColumn:
     """The Synapse column for one dlt column. `length` overrides dlt's `precision` for text
-    and binary (a per-table configuration, see layout.py)."""
+    and binary (a per-table configuration, see layout.py). `bounded`: never a `(max)` type
+    (a column added to a columnstore table): text without a length gets the widest bounded
+    one, `nvarchar(4000)`, binary `varbinary(8000)`; longer values are refused before upload."""
     name = column["name"]
     data_type = column.get("data_type") or "text"
     key = is_key(column)
     nullable = bool(column.get("nullable", True)) and not key
     precision = length if length is not None else column.get("precision")
+    if bounded and data_type in ("text", "json", "binary"):
+        widest = MAX_VARBINARY if data_type == "binary" else MAX_NVARCHAR
+        precision = min(int(precision), widest) if precision is not None else widest
     if key:
         if data_type not in ("text", "bigint", "date", "timestamp", "decimal", "bool"):
             raise ConfigError(f"column {name}: a key column of type {data_type} cannot be "
