@@ -14,6 +14,7 @@ from tests.destinations.synapse.standin import PoolStandIn
 from tests.destinations.synapse.syncs import SMALL, Pool, settings_for, sync
 from tests.services import AZURITE_BLOB_URL, service
 from tests.sync import contents
+from tests.sync.compare import PAIRS, comparable, differences, truth_rows
 from zoomsync.destinations.synapse import target as synapse_target
 from zoomsync.emulator.app import EmulatorConfig
 from zoomsync.emulator.dataset import DatasetConfig
@@ -41,8 +42,14 @@ def standin() -> Iterator[PoolStandIn]:
 @pytest.fixture(scope="package")
 def clean(emulator: RunningEmulator, standin: PoolStandIn,
           tmp_path_factory: pytest.TempPathFactory) -> contents.Contents:
-    """Every row (child tables included) of an uninterrupted sync of SMALL."""
+    """Every row (child tables included) of an uninterrupted sync of SMALL, whose tables
+    equal the emulator's ground truth."""
     settings = settings_for(emulator, tmp_path_factory.mktemp("clean"), "zoom_clean")
     report = sync(emulator, settings, SMALL)
     assert report.ok, report.reasons()
-    return contents.contents(Pool(standin, "zoom_clean"))
+    pool = Pool(standin, "zoom_clean")
+    for table in set(SMALL) & set(PAIRS):
+        truth_table, key = PAIRS[table]
+        expected = truth_rows(emulator.emulator, truth_table, key)
+        assert differences(expected, comparable(pool.rows(table)), key) == [], table
+    return contents.contents(pool)

@@ -62,14 +62,13 @@ def storage_findings(area: Any) -> list[Finding]:
     config = area.config
     try:
         info = area.account_information()
-    except Exception as exc:
+        storage = area.storage(area.copy_credential())
+    except Exception as exc:  # one line each (storage._storage_errors, ConfigError)
         return [Finding("storage account", False, f"cannot read its kind: {exc}")]
     adls = bool(info.get("is_hns_enabled"))
     kind = ("ADLS Gen2 (hierarchical namespace)" if adls else "Blob storage (no hierarchical "
             "namespace)")
-    credential = area.storage(area.copy_credential())
-    endpoint = credential.credential.endpoint if credential.endpoint == "auto" \
-        else credential.endpoint
+    endpoint = storage.credential.endpoint if storage.endpoint == "auto" else storage.endpoint
     needs = NEEDS_ADLS.get(config.copy_auth)
     if needs and not adls:
         return [Finding("storage account", False,

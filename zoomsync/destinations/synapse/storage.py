@@ -237,7 +237,7 @@ class _storage_errors:
         return None
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: Any) -> bool:
+                 tb: Any) -> Literal[False]:
         if exc is None or isinstance(exc, ConfigError):
             return False
         from azure.core.exceptions import AzureError
