@@ -78,7 +78,8 @@ def sync(emu: RunningEmulator, settings: Settings, streams: list[str] | None = N
 
 
 def run_against(args: dict[str, Any]) -> RunReport:
-    """One sync of SMALL streams described by plain values (the crash child's entry)."""
+    """One sync described by plain values (the crash child's entry): SMALL's streams, or
+    `args["streams"]`."""
     settings = Settings(account_id=CREDS.account_id, client_id=CREDS.client_id,
                         client_secret=CREDS.client_secret, api_url=args["api_url"],
                         oauth_url=args["oauth_url"], dataset_name=args["dataset"],
@@ -93,7 +94,7 @@ def run_against(args: dict[str, Any]) -> RunReport:
                         pacer=Pacer(plan="business", budget=1.0, limits=FAST),
                         backoff=0.05, max_retries=8)
     with client:
-        return run(settings, client=client, streams=SMALL)
+        return run(settings, client=client, streams=args.get("streams", SMALL))
 
 
 def crash_args(emu: RunningEmulator, tmp: Path, name: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ newest row per key by `_zoomsync_seq`. So each file is rewritten, one row group 
 Before anything is uploaded, every value is measured against its column's declared width
 and every row against COPY's 1 MB (limits.py): an over-long value stops the table with one
 line; a row over 1 MB goes into a side file (`<file id>.large-rows`, Parquet, which COPY's
-`*.parquet` never matches) that the staging step INSERTs (stage.large_row_inserts).
+`*.parquet` never matches) that the staging step INSERTs after the COPY (stage.insert_rows).
 Timestamps stay as dlt wrote them: the destination asks dlt for millisecond precision,
 because COPY documents Parquet MICROS/NANOS as unsupported
 (https://learn.microsoft.com/azure/synapse-analytics/sql/design-elt-data-loading).
@@ -29,8 +29,6 @@ from zoomsync.destinations.synapse.names import SEQ
 from zoomsync.destinations.synapse.storage import StagingArea
 
 ROW_BITS = 32  # rows per file below 2**32; the file's place above (a positive bigint)
-
-
 LARGE_ROWS = ".large-rows"  # a side file's suffix: rows COPY cannot take
 
 
