@@ -12,6 +12,11 @@ from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+POLL = 0.25  # seconds between looks for calls close() cancelled (see FanOut.map)
+
+
+class FanOutClosed(RuntimeError):
+    """The run's pool was closed (the run is stopping) while a caller waited on its calls."""
 
 
 class FanOut:
@@ -20,6 +25,7 @@ class FanOut:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoomsync")
+        self._closed = False
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, Future[R]]]:
         """Yield `(item, finished future)` in completion order; exceptions stay in the future."""
@@ -36,9 +42,15 @@ class FanOut:
                 pending[self._pool.submit(fn, item)] = item
             if not pending:
                 return
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=POLL, return_when=FIRST_COMPLETED)
             for future in done:
                 yield pending.pop(future), future
+            # A call close() cancelled before it started never counts as done for wait():
+            # cancel() alone wakes no waiter (only an executor starting the call does), so
+            # waiting on it would never end, and the process could not exit.
+            if self._closed and any(f.cancelled() for f in pending):
+                raise FanOutClosed("the run is stopping: calls not yet started were cancelled")
 
     def close(self) -> None:
+        self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
