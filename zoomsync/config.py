@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 from contextvars import ContextVar
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -135,6 +135,25 @@ class Settings(BaseSettings):
         # The config file ranks below the environment and .env, above the defaults.
         return (init_settings, env_settings, dotenv_settings, _FileSource(settings_cls),
                 file_secret_settings)
+
+    @field_validator("start_date")
+    @classmethod
+    def _not_future(cls, value: date | None) -> date | None:
+        # A run would move every bookmark past the days it never read, for good.
+        if value is not None and value > datetime.now(UTC).date():
+            raise ValueError(f"{value} is in the future: the earliest day to read must be "
+                             "today or before")
+        return value
+
+    @field_validator("stream_lookback_days", "stream_reconcile_hours")
+    @classmethod
+    def _known_streams(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from zoomsync.catalog import CATALOG
+
+        unknown = sorted(set(value) - set(CATALOG))
+        if unknown:  # a typo would otherwise leave the stream on the default, unnoticed
+            raise ValueError(f"unknown stream {unknown[0]!r} (`zoomsync streams` lists them)")
+        return value
 
     @field_validator("api_url", "oauth_url")
     @classmethod

@@ -93,6 +93,14 @@ def test_json_report_and_rerun_changes_nothing(emu: RunningEmulator, tmp_path: P
     ({}, ("--start-date", "2026-13-01"), "--start-date '2026-13-01' is not a date"),
     ({}, ("--duckdb-path", "/proc/zoom/x.duckdb"), "cannot write the DuckDB file"),
     ({"ZOOMSYNC_BUDGET": "7"}, (), "invalid setting budget"),
+    # Input that would lose data in silence: a future start moves every bookmark past days
+    # never read; a blank list would sync everything; a typo would leave a stream on the
+    # default.
+    ({}, ("--start-date", "2999-01-01"), "--start-date 2999-01-01 is in the future"),
+    ({"ZOOMSYNC_START_DATE": "2999-01-01"}, (), "invalid setting start_date"),
+    ({}, ("--streams", " , "), "--streams ' , ' names no stream"),
+    ({"ZOOMSYNC_STREAM_LOOKBACK_DAYS": '{{"meetingz": 3}}'}, (), "unknown stream 'meetingz'"),
+    ({"ZOOMSYNC_STREAM_RECONCILE_HOURS": '{{"userz": 1}}'}, (), "unknown stream 'userz'"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(emu: RunningEmulator, tmp_path: Path,
                                                  change: dict[str, str], args: tuple[str, ...],
@@ -107,3 +115,19 @@ def test_bad_input_is_one_line_and_exit_code_2(emu: RunningEmulator, tmp_path: P
     assert "Traceback" not in r.stderr
     assert "wrong-secret-123" not in r.stderr
     assert not list(tmp_path.glob("*.duckdb"))  # nothing half-written
+
+
+@pytest.mark.parametrize("name", ["data.csv", "export.parquet", "zoom.duckdb"])
+def test_a_duckdb_path_that_holds_other_data_is_refused(emu: RunningEmulator, tmp_path: Path,
+                                                        name: str) -> None:
+    """DuckDB would open such a file as an in-memory database with the file as a view: the
+    run would report success and store nothing. Decided by content, not by the name."""
+    target = tmp_path / name
+    target.write_text("id,topic\n1,standup\n")
+    r = zoomsync(env_for(emu, tmp_path), "run", "--streams", "users", "--duckdb-path",
+                 str(target), cwd=tmp_path)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stderr.strip().splitlines() == [
+        f"error: --duckdb-path {target} is not a DuckDB database (it holds other data): give "
+        "a new file name or an existing DuckDB file"]
+    assert target.read_text() == "id,topic\n1,standup\n"  # untouched

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import typer
 from rich.console import Console
@@ -27,20 +27,31 @@ def _root() -> None:
 
 
 def parse_date(value: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD day, not after today (UTC): a run reading from a future day would move
+    every bookmark past the days it skipped, and never read them later."""
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ConfigError(f"{option} {value!r} is not a date: use YYYY-MM-DD") from None
+    if day > datetime.now(UTC).date():
+        raise ConfigError(f"{option} {value} is in the future: give today or an earlier day")
+    return day
 
 
 def parse_streams(value: str | None) -> list[str] | None:
-    if not value:
+    """Stream names (None: every default stream). A blank list is refused: it would
+    otherwise sync everything, which is not what anyone typing it meant."""
+    if value is None:
         return None
     from zoomsync.catalog import select
 
     names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise ConfigError(f"--streams {value!r} names no stream: give stream names "
+                          "(`zoomsync streams` lists them), or leave the option out for "
+                          "every default stream")
     select(names)  # unknown names fail here, before any network call
     return names
 

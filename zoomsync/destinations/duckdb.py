@@ -37,11 +37,32 @@ def duckdb_destination(path: Path) -> Any:
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise ConfigError(f"cannot write the DuckDB file {path}: {parent} is not a writable "
                           "directory")
+    if not is_duckdb_file(path):
+        # DuckDB opens a CSV, Parquet or JSON file as an in-memory database with the file as
+        # a view: the run would load into memory and store nothing.
+        raise ConfigError(f"--duckdb-path {path} is not a DuckDB database (it holds other "
+                          "data): give a new file name or an existing DuckDB file")
     hold_database_during_loads()
     from zoomsync.destinations.direct import write_first_loads_directly
 
     write_first_loads_directly()  # a first load writes each row once (direct.py)
     return dlt.destinations.duckdb(str(path))
+
+
+DUCKDB_MAGIC = b"DUCK"  # a DuckDB database file: bytes 8-11 of its header
+
+
+def is_duckdb_file(path: Path) -> bool:
+    """True for a DuckDB database file, or a path that does not exist yet or is empty (DuckDB
+    creates the database there); False for any other file, whatever its name."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        raise ConfigError(f"cannot read the DuckDB file {path}: {exc.strerror}") from None
+    return not head or head[8:12] == DUCKDB_MAGIC
 
 
 def hold_database_during_loads() -> None:
