@@ -139,3 +139,14 @@ class FatalAPIError(ZoomAPIError):
     """A request Zoom will never accept as sent."""
 
     hint = "this is a zoomsync bug or an unsupported request; please report it"
+
+
+# Exit codes of the `zoomsync` command (README, "Exit codes"): what a scheduler does next.
+EXIT_PARTIAL = 1  # partial or transient: run again later, as a schedule would
+EXIT_FIX = 2  # input, settings or credentials the user must fix: running again won't help
+
+
+def exit_code(exc: ZoomSyncError) -> int:
+    """2 when the user must fix something first, 1 when a later run may well succeed (Zoom or
+    the network failing through the retries, the warehouse unreachable or failing a load)."""
+    return EXIT_FIX if isinstance(exc, ConfigError | AuthError) else EXIT_PARTIAL

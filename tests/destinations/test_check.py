@@ -100,18 +100,19 @@ def test_check_cli_checks_the_chosen_destination(emu: RunningEmulator, tmp_path:
     assert ":zoomsync@" not in r.stdout + r.stderr  # the password stays out
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({"ZOOMSYNC_DESTINATION": "postgres"}, "ZOOMSYNC_POSTGRES_URL is not set"),
-    ({"ZOOMSYNC_DESTINATION": "nosuch"}, "unknown destination 'nosuch'"),
+@pytest.mark.parametrize(("env", "expected", "code"), [
+    ({"ZOOMSYNC_DESTINATION": "postgres"}, "ZOOMSYNC_POSTGRES_URL is not set", 2),
+    ({"ZOOMSYNC_DESTINATION": "nosuch"}, "unknown destination 'nosuch'", 2),
+    # A server that does not answer may come back: "run again later", not "fix a setting".
     ({"ZOOMSYNC_DESTINATION": "postgres",
       "ZOOMSYNC_POSTGRES_URL": "postgresql://zoomsync:pw-9f3c@127.0.0.1:1/zoomsync"},
-     "cannot reach the postgres destination"),
+     "cannot reach the postgres destination", 1),
 ])
-def test_run_with_a_bad_destination_is_one_line_exit_2(emu: RunningEmulator, tmp_path: Path,
-                                                       env: dict[str, str],
-                                                       expected: str) -> None:
+def test_run_with_a_bad_destination_is_one_line(emu: RunningEmulator, tmp_path: Path,
+                                                env: dict[str, str], expected: str,
+                                                code: int) -> None:
     r = zoomsync(env_for(emu, tmp_path, **env), "run", "--streams", "users", cwd=tmp_path)
-    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.returncode == code, (r.stdout, r.stderr)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], r.stderr
     assert "pw-9f3c" not in r.stderr

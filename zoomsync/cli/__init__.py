@@ -1,6 +1,7 @@
 """The `zoomsync` command line: a thin shell over the library.
 
-Errors the user can fix print one line and exit with code 2; nothing prints a traceback.
+Expected errors print one line, never a traceback, and exit 2 when the user must fix
+something first, 1 when a later run may succeed (errors.exit_code; README, "Exit codes").
 Each module here registers its commands on the one typer `app` (common.py).
 """
 
@@ -13,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from zoomsync.cli.common import app, console
-from zoomsync.errors import ZoomSyncError
+from zoomsync.errors import ZoomSyncError, exit_code
 from zoomsync.lock import LOCKED_EXIT_CODE, LockHeld
 
 __all__ = ["app", "main"]
@@ -49,7 +50,7 @@ def _without_traceback(record: object) -> bool:
 
 
 def main() -> None:
-    """Entry point: run the app, turning expected errors into one line and exit code 2."""
+    """Entry point: run the app, turning expected errors into one line and an exit code."""
     _logging()
     try:
         # Without standalone mode click returns a command's exit code instead of exiting.
@@ -60,7 +61,7 @@ def main() -> None:
         sys.exit(LOCKED_EXIT_CODE)
     except ZoomSyncError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
-        sys.exit(2)
+        sys.exit(exit_code(exc))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

@@ -59,7 +59,7 @@ from zoomsync.destinations.synapse.stage import Storage, insert_rows, redact
 from zoomsync.destinations.synapse.storage import StagingArea
 from zoomsync.destinations.synapse.types import sql_column
 from zoomsync.destinations.synapse.upload import LARGE_ROWS, stage_file
-from zoomsync.errors import DestinationError, ZoomSyncError
+from zoomsync.errors import ConfigError, ZoomSyncError
 
 log = logging.getLogger("zoomsync.synapse")
 # One family load at a time per process: Microsoft advises one load at a time, and
@@ -355,8 +355,8 @@ def check_column_count(table: str, count: int) -> None:
     """Synapse's 1,024 columns per table, as one line before the DDL is sent.
     https://learn.microsoft.com/azure/synapse-analytics/sql-data-warehouse/sql-data-warehouse-service-capacity-limits
     """
-    if count > MAX_COLUMNS:
-        raise DestinationError(f"table {table} would have {count} columns; a Synapse table "
+    if count > MAX_COLUMNS:  # the same every run until fields are left out: exit code 2
+        raise ConfigError(f"table {table} would have {count} columns; a Synapse table "
                                f"holds at most {MAX_COLUMNS}. Leave fields out of the stream "
                                "or load this table into another destination")
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from zoomsync.errors import DestinationError
+from zoomsync.errors import ConfigError
 
 ROW_BYTES = 1_000_000  # PolyBase/COPY's largest row from a file
 MAX_COLUMNS = 1024  # columns per table
@@ -32,8 +32,9 @@ _FIXED = {"bool": 1, "int8": 1, "int16": 2, "int32": 4, "int64": 8, "float": 4, 
           "date32": 3, "timestamp": 8}
 
 
-class ValueTooLong(DestinationError):
-    """A value longer than its column can hold: fix the column, then run again."""
+class ValueTooLong(ConfigError):
+    """A value longer than its column can hold: widen the column, then run again (the same
+    load fails the same way until then, so it is a setting to fix, exit code 2)."""
 
 
 def utf16_units(column: Any) -> Any:
