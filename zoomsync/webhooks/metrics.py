@@ -14,7 +14,7 @@ from collections import Counter
 
 from zoomsync.webhooks.spool import Spool
 
-REASONS = ("unsigned", "forged", "stale", "replayed", "oversized", "malformed", "timeout")
+REASONS = ("unsigned", "forged", "stale", "oversized", "malformed", "timeout")
 
 
 class Metrics:

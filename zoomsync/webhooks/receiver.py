@@ -7,11 +7,13 @@ A request is acknowledged (204) only after its event is committed to the spool, 
 at any moment loses nothing acknowledged: Zoom re-sends what it did not see acknowledged,
 and the spool recognises the re-sent event. Answers:
 
-    204  event stored (or already stored: a re-delivery)     200  url_validation answered
-    400  not JSON, or no event/event_ts/payload              401  unsigned, forged or stale
+    204  event stored, or stored before: a re-delivery, or this exact signed request again
+         (stored then, its answer lost in a crash; a replay stores nothing either way)
+    200  url_validation answered
+    400  not JSON, or no event/event_ts/payload, or a body no event can be (an event_ts
+         beyond 64 bits, nesting too deep to read)           401  unsigned, forged or stale
     404  another path       405  another method              408  body too slow to arrive
-    409  a replay: this exact signature was seen before      413  body over the size cap
-    503  the spool could not be written (Zoom retries)
+    413  body over the size cap                              503  the spool could not be written
 """
 
 from __future__ import annotations
@@ -118,7 +120,10 @@ async def _handle(request: Request, config: ReceiverConfig, spool: Spool, metric
         log.error("webhook spool write failed: %s", exc)
         return JSONResponse({"error": "spool unavailable"}, status_code=503)
     if outcome is Outcome.REPLAY:
-        raise _Rejected(409, "replayed", "this signature was already received")
+        # This exact request was stored before (its signature is only remembered with its
+        # event): if our 204 was lost to a crash, Zoom's retry must not be refused, and a
+        # captured request sent again stores nothing. Either way: acknowledged.
+        log.info("webhook: a signed request seen before, stored then; acknowledged again")
     if outcome is Outcome.SPOOLED and on_spooled is not None:
         on_spooled()
     return Response(status_code=204)
@@ -153,12 +158,15 @@ def _parse(body: bytes) -> dict[str, Any]:
         event = json.loads(body.decode("utf-8"))  # Zoom sends UTF-8; the spool stores text
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise _Rejected(400, "malformed", "body is not JSON") from None
+    except (ValueError, RecursionError):  # an integer of over 4,300 digits; deep nesting
+        raise _Rejected(400, "malformed", "body is not JSON Zoom would send") from None
     if not isinstance(event, dict):
         raise _Rejected(400, "malformed", "body is not a JSON object")
     missing = [name for name, ok in (
         ("event", isinstance(event.get("event"), str) and bool(event.get("event"))),
         ("event_ts", isinstance(event.get("event_ts"), int)
-         and not isinstance(event.get("event_ts"), bool)),
+         and not isinstance(event.get("event_ts"), bool)
+         and 0 <= event["event_ts"] < 2**63),  # milliseconds; the spool holds 64 bits
         ("payload", isinstance(event.get("payload"), dict)),
     ) if not ok]
     if missing:

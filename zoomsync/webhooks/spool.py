@@ -55,7 +55,7 @@ class Outcome(StrEnum):
 
     SPOOLED = "spooled"  # new event, now durable
     DUPLICATE = "duplicate"  # the same event (body) again, freshly signed: already stored
-    REPLAY = "replay"  # the same signature again: rejected
+    REPLAY = "replay"  # the same signed request again: stored before, nothing stored now
 
 
 @dataclass(frozen=True)
