@@ -22,7 +22,7 @@ from tests.destinations.synapse.syncs import (
     settings_for,
     sync,
 )
-from tests.destinations.synapse.test_pool_faults import first
+from tests.destinations.synapse.test_pool_faults import FirstOf
 from tests.services import AZURITE_BLOB_URL, service
 from zoomsync.config import Settings
 from zoomsync.destinations.synapse import target as synapse_target
@@ -104,7 +104,7 @@ def test_a_copy_that_went_through_before_the_connection_dropped_is_not_doubled(
     redone whole (drop, create, COPY)."""
     monkeypatch.setattr("zoomsync.destinations.synapse.client.FAMILY_BACKOFF", 0.01, raising=False)
     dataset = f"zoom_{secrets.token_hex(3)}"
-    standin.fail_after = after_copy = first("after COPY", dataset)
+    standin.fail_after = after_copy = FirstOf("after COPY", dataset)
     try:
         report = sync(emulator, settings_for(emulator, tmp_path, dataset), ["users"])
     finally:

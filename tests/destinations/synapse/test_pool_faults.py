@@ -42,7 +42,7 @@ BOOKKEEPING = {"_dlt_loads": "load_id", "_dlt_version": "version_hash",
                "zoomsync_loads": "load_id, table_family"}
 
 
-class first:
+class FirstOf:
     """A fault hook matching the first statement of a point in POINTS; `.hit` tells if it
     struck."""
 
@@ -76,7 +76,7 @@ def test_connections_dropped_after_statements_took_effect_load_exactly_once(
     monkeypatch.setattr("zoomsync.destinations.synapse.driver.time.sleep", lambda _s: None)
     dataset = f"zoom_{secrets.token_hex(3)}"
     settings = settings_for(emulator, tmp_path, dataset)
-    hooks = [first(point, dataset) for point in POINTS]
+    hooks = [FirstOf(point, dataset) for point in POINTS]
     standin.fail_after = lambda sql: any([hook(sql) for hook in hooks])
     try:
         report = sync(emulator, settings, SMALL)

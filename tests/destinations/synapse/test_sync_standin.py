@@ -216,3 +216,15 @@ def test_the_last_row_of_a_repeated_key_wins_across_files(
     pool = Pool(standin, dataset)
     assert {r["id"]: r["topic"] for r in pool.rows("meetings")} == {0: "v9", 1: "v10", 2: "v11"}
     assert sorted(r["t"] for r in pool.rows("meetings__tags")) == ["t10", "t11", "t9"]
+
+
+def test_declared_widths_are_read_once_per_load_not_per_file(loaded: Loaded) -> None:
+    """Each upload checks values against the pool's declared widths: read once per load for
+    the whole dataset (when its tables are set up), never again table by table per file."""
+    dataset = loaded.pool.dataset
+    whole = [s for s in loaded.pool.standin.log
+             if s.startswith("SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM")
+             and f"TABLE_SCHEMA = '{dataset}'" in s]
+    per_table = [s for s in whole if "AND TABLE_NAME =" in s]
+    assert per_table == []
+    assert len(whole) == 2  # one per run

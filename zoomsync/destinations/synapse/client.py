@@ -100,6 +100,24 @@ class Loader:
                 self.pool_settings = found
             return self.pool_settings
 
+    def remember_widths(self, dataset: str, widths: pool.Widths) -> None:
+        """Every table's declared widths, as read when a load sets its tables up."""
+        with self._lock:
+            self.widths[dataset] = widths
+
+    def widths_of(self, dataset: str, table: str,
+                  read: Callable[[], pool.Widths]) -> dict[str, int]:
+        """One table's declared widths (a copy), read with `read` if not known yet (a
+        package resumed by a process that did not set its tables up)."""
+        with self._lock:
+            known = self.widths.get(dataset, {}).get(table)
+        if known is None:
+            found = read()
+            with self._lock:
+                self.widths.setdefault(dataset, {}).update(found)
+            known = found.get(table, {})
+        return dict(known)
+
 
 def complete_columns(table: PreparedTableSchema) -> dict[str, TColumnSchema]:
     """The columns with a type, in table order: what files hold and tables are made of."""
@@ -206,8 +224,7 @@ class SynapseJobClient(SqlJobClientBase):
         if not sql.execute(ddl.schema_exists(staging)):
             sql.execute(ddl.create_schema(staging))
         tables, widths = pool.widths(sql.execute(pool.columns(sql.dataset_name)))
-        with self.loader._lock:
-            self.loader.widths[sql.dataset_name] = widths
+        self.loader.remember_widths(sql.dataset_name, widths)
         if LEDGER not in {t.lower() for t in tables}:
             sql.execute(ddl.create_ledger(sql.dataset_name))
         return {t: set(c) for t, c in tables.items()}
@@ -215,14 +232,8 @@ class SynapseJobClient(SqlJobClientBase):
     def declared_widths(self, table: str) -> dict[str, int]:
         """The bounded columns of a production table, as the pool declares them."""
         dataset = self.sql_client.dataset_name
-        with self.loader._lock:
-            known = self.loader.widths.get(dataset)
-        if known is None or table not in known:  # not read in this process yet
-            _, found = pool.widths(self.sql_client.execute(pool.columns(dataset, table)))
-            with self.loader._lock:
-                self.loader.widths.setdefault(dataset, {}).update(found)
-            return found.get(table, {})
-        return known.get(table, {})
+        return self.loader.widths_of(dataset, table, lambda: pool.widths(
+            self.sql_client.execute(pool.columns(dataset, table)))[1])
 
     def _mask(self, existing: dict[str, set[str]]) -> None:
         """Masks on every personal column that exists and has none yet: after a schema
@@ -317,7 +328,8 @@ class SynapseJobClient(SqlJobClientBase):
                     raise
                 wait = FAMILY_BACKOFF * 2 ** (attempt - 1)
                 log.warning("synapse: family %s of load %s failed (%s); loading it again in "
-                            "%.0f s", family.root, family.load_id, _first_line(exc), wait)
+                            "%.0f s", family.root, family.load_id,
+                            " ".join(str(exc).split())[:200], wait)
                 time.sleep(wait)
                 self.sql_client.reconnect()
         raise AssertionError("unreachable")
@@ -361,10 +373,6 @@ def check_column_count(table: str, count: int) -> None:
                                "or load this table into another destination")
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip() or type(exc).__name__).splitlines()[0][:200]
-
-
 class _OneLine(RunnableLoadJob):
     """A failed job's message is one redacted line, not dlt's default of a traceback: it is
     what `zoomsync run` prints after "the load step failed"."""
@@ -398,7 +406,7 @@ class UploadJob(_OneLine, HasFollowupJobs):
         info = self._parsed_file_name
         # The narrower of the production column (as the pool declares it) and the staging
         # column: COPY into staging and the INSERT into production must both take a value.
-        widths = dict(client.declared_widths(info.table_name))
+        widths = client.declared_widths(info.table_name)
         for column in ddl.table_columns(info.table_name, columns, client.loader.layout):
             if column.data_type in ("text", "json", "binary") and not column.is_max:
                 units = (column.nbytes or 0) // (1 if column.data_type == "binary" else 2)

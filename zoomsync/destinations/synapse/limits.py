@@ -28,8 +28,6 @@ from zoomsync.errors import ConfigError
 ROW_BYTES = 1_000_000  # PolyBase/COPY's largest row from a file
 MAX_COLUMNS = 1024  # columns per table
 _SUPPLEMENTARY = r"[\x{10000}-\x{10FFFF}]"  # RE2: characters that take two UTF-16 units
-_FIXED = {"bool": 1, "int8": 1, "int16": 2, "int32": 4, "int64": 8, "float": 4, "double": 8,
-          "date32": 3, "timestamp": 8}
 
 
 class ValueTooLong(ConfigError):
@@ -48,6 +46,17 @@ def utf16_units(column: Any) -> Any:
     return units
 
 
+def _kind(column: Any) -> str | None:
+    """"text" for a string column, "bytes" for a binary one, None for any other."""
+    import pyarrow as pa
+
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return "text"
+    if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+        return "bytes"
+    return None
+
+
 def check_widths(table: str, batch: Any, widths: Mapping[str, int], first_row: int,
                  source: str) -> None:
     """Raise ValueTooLong for the first value of `batch` longer than its column's width.
@@ -55,19 +64,17 @@ def check_widths(table: str, batch: Any, widths: Mapping[str, int], first_row: i
     `widths`: column -> the most characters (text) or bytes (binary) it holds; columns not
     listed are unbounded. `first_row` numbers the batch's rows within the file `source`.
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     for name, width in widths.items():
         if name not in batch.schema.names:
             continue
         column = batch.column(name)
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            lengths, unit = utf16_units(column), "characters"
-        elif pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
-            lengths, unit = pc.binary_length(column), "bytes"
-        else:
+        kind = _kind(column)
+        if kind is None:
             continue
+        lengths = utf16_units(column) if kind == "text" else pc.binary_length(column)
+        unit = "characters" if kind == "text" else "bytes"
         longest = pc.max(lengths).as_py()
         if longest is None or longest <= width:
             continue
@@ -86,18 +93,15 @@ def row_bytes(batch: Any) -> Any:
 
     total = pa.array([0] * batch.num_rows, pa.int64())
     for column in batch.columns:
-        kind = column.type
-        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        kind = _kind(column)
+        if kind == "text":
             size = pc.multiply(pc.cast(utf16_units(column), pa.int64()), 2)
-        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        elif kind == "bytes":
             size = pc.cast(pc.binary_length(column), pa.int64())
-        elif pa.types.is_decimal(kind):
-            size = pa.scalar(17, pa.int64())
-        else:
-            width = _FIXED.get("timestamp" if pa.types.is_timestamp(kind) else str(kind), 8)
-            size = pa.scalar(width, pa.int64())
-        if isinstance(size, pa.Scalar):
-            size = pc.if_else(pc.is_valid(column), size, pa.scalar(0, pa.int64()))
+        else:  # a fixed-width type: its width (within a byte or two of the pool's)
+            width = max(1, getattr(column.type, "bit_width", 64) // 8)
+            size = pc.if_else(pc.is_valid(column), pa.scalar(width, pa.int64()),
+                              pa.scalar(0, pa.int64()))
         total = pc.add(total, pc.fill_null(size, 0))
     return total
 
@@ -110,7 +114,7 @@ def large_rows(batch: Any) -> Any:
 
     bound = pa.array([0] * batch.num_rows, pa.int64())
     for column in batch.columns:
-        if pa.types.is_string(column.type) or pa.types.is_binary(column.type):
+        if _kind(column) is not None:
             bound = pc.add(bound, pc.fill_null(
                 pc.multiply(pc.cast(pc.binary_length(column), pa.int64()), 2), 0))
     if batch.num_rows == 0 or (pc.max(bound).as_py() or 0) + 8 * batch.num_columns <= ROW_BYTES:

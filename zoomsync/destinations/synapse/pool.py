@@ -17,9 +17,9 @@ from zoomsync.errors import ConfigError
 SETTINGS = ("SELECT [name], [collation_name], [is_read_committed_snapshot_on] "
             "FROM sys.databases WHERE [name] = DB_NAME()")
 COLUMNSTORE = "CLUSTERED COLUMNSTORE"  # sys.indexes.type_desc of a columnstore table
-# Types whose declared length is a limit on the values (CHARACTER_MAXIMUM_LENGTH; -1: max).
-_BOUNDED = {"nvarchar": "characters", "nchar": "characters", "varchar": "bytes",
-            "char": "bytes", "varbinary": "bytes", "binary": "bytes"}
+# Types whose declared length bounds the values (CHARACTER_MAXIMUM_LENGTH; -1: max). zoomsync
+# declares only nvarchar and varbinary; limits.check_widths counts characters and bytes.
+_BOUNDED = frozenset({"nvarchar", "nchar", "varchar", "char", "varbinary", "binary"})
 
 
 @dataclass(frozen=True)
@@ -73,11 +73,13 @@ Widths = dict[str, dict[str, int]]  # table -> column -> the most characters/byt
 
 
 def widths(rows: Iterable[Sequence[Any]]) -> tuple[dict[str, list[str]], Widths]:
-    """The tables' columns (in order) and the declared widths of bounded ones."""
+    """The tables' columns (in order) and the declared widths of their bounded ones (every
+    table listed, with no widths if it has no bounded column)."""
     tables: dict[str, list[str]] = {}
     bounded: Widths = {}
     for table, column, data_type, length in rows:
         tables.setdefault(table, []).append(column)
+        declared = bounded.setdefault(table, {})
         if str(data_type).lower() in _BOUNDED and length is not None and int(length) > 0:
-            bounded.setdefault(table, {})[column] = int(length)
+            declared[column] = int(length)
     return tables, bounded
