@@ -154,6 +154,8 @@ def test_error_5xx_statuses_and_bodies() -> None:
         "rate_429": 0,
         "reset": 0,
         "revoke_token": 0,
+        "targeted": 0,
+        "revoke_every": 0,
     }
     assert stack.limiter.counters()["calls"] == 0  # the route never ran
 
