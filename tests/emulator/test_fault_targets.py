@@ -246,7 +246,7 @@ def test_targets_do_not_shift_the_seeded_faults() -> None:
     assert statuses(targeted, mixed)[::2] == statuses(MIXED, mixed)[::2]
 
 
-# -- validation -------------------------------------------------------------------------------
+# -- validation, admin API --------------------------------------------------------------------
 
 @pytest.mark.parametrize(
     ("build", "message"),
@@ -260,3 +260,62 @@ def test_targets_do_not_shift_the_seeded_faults() -> None:
 def test_invalid_deterministic_config(build: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build()
+
+
+async def _admin(emu: Emulator, calls: list[tuple[str, Any]]) -> list[httpx.Response]:
+    async with asgi_client(emu) as client:
+        return [await client.request(method, "/_emulator/faults", json=body)
+                for method, body in calls]
+
+
+def test_admin_api_round_trip() -> None:
+    # The first target that matches a request is the one applied.
+    body = {"targets": [{"path": "/users", "mode": "no_list_key",
+                         "query": {"status": "inactive"}},
+                        {"path": "/users", "mode": "repeat_token"}],
+            "revoke_every": 4}
+    with emulator(FaultConfig()) as emu:
+        put, got = asyncio.run(_admin(emu, [("PUT", body), ("GET", None)]))
+        assert put.status_code == 200, put.text
+        assert got.json() == put.json()
+        assert got.json()["targets"] == body["targets"]
+        assert got.json()["revoke_every"] == 4
+        # What GET answers can be sent back as it is.
+        (again,) = asyncio.run(_admin(emu, [("PUT", got.json())]))
+        assert again.json() == got.json()
+        assert emu.faults.config.targets[0] == FaultTarget("/users", "no_list_key",
+                                                           {"status": "inactive"})
+        assert "users" not in get(emu, "/users", status="inactive").json()
+        assert get(emu, "/users").json()["next_page_token"] == REPEAT_TOKEN
+        assert asyncio.run(_counters(emu))["targeted"] == 2
+
+
+async def _counters(emu: Emulator) -> dict[str, int]:
+    async with asgi_client(emu) as client:
+        faults: dict[str, int] = (await client.get("/_emulator/counters")).json()["faults"]
+        return faults
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"targets": [{"path": "/users", "mode": "meteor"}]},
+         "targets[0]: unknown fault target mode 'meteor'; use one of repeat_token, "
+         "endless_tokens, always_503, not_json, no_list_key"),
+        ({"targets": [{"path": "users", "mode": "not_json"}]}, "must start with /"),
+        ({"targets": {"path": "/users", "mode": "not_json"}}, "targets must be a list"),
+        ({"targets": ["/users=not_json"]}, "targets[0] must be an object"),
+        ({"targets": [{"path": "/users"}]}, "path and mode must be strings"),
+        ({"targets": [{"path": "/u", "mode": "not_json", "when": 1}]}, "unknown fields: when"),
+        ({"targets": [{"path": "/u", "mode": "not_json", "query": {"a": 1}}]}, "query must be"),
+        ({"revoke_every": -1}, "revoke_every must be a non-negative integer"),
+        ({"revoke_every": "3"}, "revoke_every must be a non-negative integer"),
+        ({"revoke_every": True}, "revoke_every must be a non-negative integer"),
+    ],
+)
+def test_admin_api_refuses_bad_targets(body: dict[str, Any], message: str) -> None:
+    with emulator(FaultConfig()) as emu:
+        (r,) = asyncio.run(_admin(emu, [("PUT", body)]))
+        assert r.status_code == 400
+        assert message in r.json()["error"]
+        assert emu.faults.config == FaultConfig()  # nothing changed

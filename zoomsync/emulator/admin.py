@@ -27,7 +27,7 @@ from zoomsync.emulator import mutations, truth
 from zoomsync.emulator.admin_events import Events, instance_view
 from zoomsync.emulator.clock import iso
 from zoomsync.emulator.dataset import Dataset, Instance
-from zoomsync.emulator.faults import FaultConfig
+from zoomsync.emulator.faults import TARGET_MODES, FaultConfig, FaultTarget
 from zoomsync.emulator.mutations import MutationError
 
 if TYPE_CHECKING:
@@ -195,6 +195,11 @@ class Admin:
                 raise MutationError(400, "exclude_prefixes must be a list of path prefixes")
             # Faults on the admin API would leave no way to turn them off again.
             body["exclude_prefixes"] = tuple(dict.fromkeys((*prefixes, PREFIX)))
+        if "targets" in body:
+            body["targets"] = _fault_targets(body["targets"])
+        revoke_every = body.get("revoke_every", 0)
+        if isinstance(revoke_every, bool) or not isinstance(revoke_every, int) or revoke_every < 0:
+            raise MutationError(400, "revoke_every must be a non-negative integer")
         try:
             config = FaultConfig(**body)
         except (TypeError, ValueError) as exc:
@@ -418,9 +423,40 @@ def _instant(value: Any, name: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def _fault_targets(value: Any) -> tuple[FaultTarget, ...]:
+    """`[{"path": "/users", "mode": "repeat_token", "query": {"status": "inactive"}}, ...]`."""
+    if not isinstance(value, list):
+        raise MutationError(400, "targets must be a list of {path, mode, query} objects")
+    return tuple(_fault_target(item, n) for n, item in enumerate(value))
+
+
+def _fault_target(item: Any, n: int) -> FaultTarget:
+    where = f"targets[{n}]"
+    if not isinstance(item, dict):
+        raise MutationError(400, f"{where} must be an object with path and mode")
+    unknown = sorted(set(item) - {"path", "mode", "query"})
+    if unknown:
+        raise MutationError(400, f"{where}: unknown fields: {', '.join(unknown)}")
+    path, mode, query = item.get("path"), item.get("mode"), item.get("query", {})
+    if not isinstance(path, str) or not isinstance(mode, str):
+        raise MutationError(400, f"{where}: path and mode must be strings; "
+                            f"modes: {', '.join(TARGET_MODES)}")
+    if not isinstance(query, dict) or not all(isinstance(v, str) for v in query.values()):
+        raise MutationError(400, f"{where}: query must be an object of strings")
+    try:
+        return FaultTarget(path, mode, query)
+    except ValueError as exc:
+        raise MutationError(400, f"{where}: {exc}") from None
+
+
 def _fault_dict(config: FaultConfig) -> dict[str, Any]:
     body = dataclasses.asdict(config)
     body["exclude_prefixes"] = list(config.exclude_prefixes)
+    # The shape PUT takes, so a GET can be sent back as it is; `query` only when set.
+    body["targets"] = [
+        {"path": t.path, "mode": t.mode, **({"query": dict(t.query)} if t.query else {})}
+        for t in config.targets
+    ]
     return body
 
 
