@@ -85,3 +85,14 @@ def test_bad_fault_spec_is_one_line() -> None:
         "error: --faults: error_5xx must be a probability in [0, 1], got 2.0"]
     r = run_cli("emulator", "--faults", "meteor=0.1")
     assert r.returncode == 2 and "unknown fault 'meteor'" in r.stderr
+
+
+def test_bad_fault_target_is_one_line_naming_the_modes() -> None:
+    r = run_cli("emulator", "--fault-target", "/users=meteor")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "error: --fault-target '/users=meteor': unknown fault target mode 'meteor'; use one "
+        "of repeat_token, endless_tokens, always_503, not_json, no_list_key"]
+    r = run_cli("emulator", "--faults", "revoke_every=-1")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == ["error: --faults: revoke_every must be >= 0, got -1"]

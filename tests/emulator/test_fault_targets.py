@@ -26,6 +26,7 @@ from zoomsync.emulator.faults import (
     FaultMiddleware,
     FaultTarget,
 )
+from zoomsync.errors import ConfigError
 
 Call = tuple[str, dict[str, Any]]  # (path below /v2, query)
 
@@ -246,7 +247,7 @@ def test_targets_do_not_shift_the_seeded_faults() -> None:
     assert statuses(targeted, mixed)[::2] == statuses(MIXED, mixed)[::2]
 
 
-# -- validation, admin API --------------------------------------------------------------------
+# -- validation, admin API, CLI ---------------------------------------------------------------
 
 @pytest.mark.parametrize(
     ("build", "message"),
@@ -319,3 +320,36 @@ def test_admin_api_refuses_bad_targets(body: dict[str, Any], message: str) -> No
         assert r.status_code == 400
         assert message in r.json()["error"]
         assert emu.faults.config == FaultConfig()  # nothing changed
+
+
+def test_cli_parses_targets_and_revoke_every() -> None:
+    from zoomsync.cli.emulator import _faults
+
+    config = _faults("revoke_every=5,error_5xx=0.1",
+                     ["/users=repeat_token", "/report/*=endless_tokens"])
+    assert config.revoke_every == 5 and config.error_5xx == 0.1
+    assert config.targets == (FaultTarget("/users", "repeat_token"),
+                              FaultTarget("/report/*", "endless_tokens"))
+    assert _faults(None, None) == FaultConfig()
+
+
+@pytest.mark.parametrize(
+    ("spec", "targets", "message"),
+    [
+        (None, ["/users=meteor"], "--fault-target '/users=meteor': unknown fault target mode "
+                                  "'meteor'; use one of repeat_token, endless_tokens, "
+                                  "always_503, not_json, no_list_key"),
+        (None, ["/users"], "use PATH_GLOB=MODE, MODE one of repeat_token"),
+        (None, ["users=not_json"], "must start with /"),
+        ("revoke_every=x", None, "--faults: revoke_every='x' is not an integer"),
+        ("revoke_every=-2", None, "--faults: revoke_every must be >= 0, got -2"),
+    ],
+)
+def test_cli_refuses_bad_values(spec: str | None, targets: list[str] | None,
+                                message: str) -> None:
+    from zoomsync.cli.emulator import _faults
+
+    with pytest.raises(ConfigError) as caught:
+        _faults(spec, targets)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)

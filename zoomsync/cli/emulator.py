@@ -13,7 +13,7 @@ from zoomsync.errors import ConfigError
 
 if TYPE_CHECKING:
     from zoomsync.emulator.app import EmulatorConfig
-    from zoomsync.emulator.faults import FaultConfig
+    from zoomsync.emulator.faults import FaultConfig, FaultTarget
 
 
 def _anchor(value: str | None) -> datetime:
@@ -55,7 +55,12 @@ def emulator(
     webhook_secret: Annotated[str, typer.Option(
         help="Secret token that signs webhook events.")] = "emu_webhook_secret_token",
     faults: Annotated[str | None, typer.Option(
-        help="Seeded faults, e.g. 'error_5xx=0.1,rate_429=0.05,reset=0.02,slow=0.05'.",
+        help="Seeded faults, e.g. 'error_5xx=0.1,rate_429=0.05,reset=0.02,slow=0.05'; "
+             "revoke_every=N revokes every token on each N-th API call.",
+    )] = None,
+    fault_target: Annotated[list[str] | None, typer.Option(
+        help="PATH_GLOB=MODE, repeatable, e.g. '/users=repeat_token'; modes: repeat_token, "
+             "endless_tokens, always_503, not_json, no_list_key.",
     )] = None,
     webinar_plan: Annotated[bool, typer.Option(
         help="Without it, webinar endpoints answer 400 code 200 as on Zoom.")] = True,
@@ -82,22 +87,22 @@ def emulator(
     config = EmulatorConfig(dataset=dataset, plan=plan, credentials=creds, token_ttl=token_ttl,
                             latency_ms=latency_ms, base_url=f"http://{host}:{port}",
                             webhook_url=webhook_url, webhook_secret=webhook_secret,
-                            faults=_faults(faults), webinar_plan=webinar_plan)
+                            faults=_faults(faults, fault_target), webinar_plan=webinar_plan)
     if export_truth is not None:
         _export(config, export_truth)
         return
     _serve(config, host, port)
 
 
-def _faults(spec: str | None) -> FaultConfig:
-    """`name=rate,...` into a FaultConfig, with one clear line for anything wrong."""
+def _faults(spec: str | None, targets: list[str] | None = None) -> FaultConfig:
+    """`name=rate,...` and `PATH_GLOB=MODE`s into a FaultConfig, with one clear line for
+    anything wrong."""
     from zoomsync.emulator.faults import FaultConfig
 
-    if not spec:
-        return FaultConfig()
-    known = {"error_5xx", "rate_429", "reset", "slow", "slow_ms", "revoke_token"}
     values: dict[str, float | int | bool] = {}
-    for part in spec.split(","):
+    known = {"error_5xx", "rate_429", "reset", "slow", "slow_ms", "revoke_token", "revoke_every"}
+    counts = {"slow_ms", "revoke_every"}  # integers; the rest are probabilities
+    for part in spec.split(",") if spec else []:
         name, _, raw = part.strip().partition("=")
         if name == "omit_ratelimit_headers":
             values[name] = True
@@ -106,13 +111,29 @@ def _faults(spec: str | None) -> FaultConfig:
             raise ConfigError(f"--faults: unknown fault {name!r}; use {', '.join(sorted(known))} "
                               "or omit_ratelimit_headers")
         try:
-            values[name] = int(raw) if name == "slow_ms" else float(raw)
+            values[name] = int(raw) if name in counts else float(raw)
         except ValueError:
-            raise ConfigError(f"--faults: {name}={raw!r} is not a number") from None
+            kind = "an integer" if name in counts else "a number"
+            raise ConfigError(f"--faults: {name}={raw!r} is not {kind}") from None
+    parsed = tuple(_target(t) for t in targets or [])
     try:
-        return FaultConfig(**values)  # type: ignore[arg-type]
+        return FaultConfig(**values, targets=parsed)  # type: ignore[arg-type]
     except ValueError as exc:
         raise ConfigError(f"--faults: {exc}") from None
+
+
+def _target(spec: str) -> FaultTarget:
+    """`PATH_GLOB=MODE` (split at the last `=`) into a FaultTarget."""
+    from zoomsync.emulator.faults import TARGET_MODES, FaultTarget
+
+    path, sep, mode = spec.rpartition("=")
+    modes = ", ".join(TARGET_MODES)
+    if not sep or not path:
+        raise ConfigError(f"--fault-target {spec!r}: use PATH_GLOB=MODE, MODE one of {modes}")
+    try:
+        return FaultTarget(path.strip(), mode.strip())
+    except ValueError as exc:
+        raise ConfigError(f"--fault-target {spec!r}: {exc}") from None
 
 
 def _export(config: EmulatorConfig, directory: Path) -> None:
