@@ -11,8 +11,11 @@
     │   ├── DailyLimitError    the daily Heavy/Resource-intensive cap is spent: stop those
     │   │                      streams until `retry_at`
     │   ├── RetryableAPIError  429/5xx/transport failures outlived the retries: run again later
+    │   ├── InvalidAnswerError a repeated or endless page token, a body not as documented
     │   └── FatalAPIError      any other 4xx: a bug or an unsupported request, stop
-    └── DestinationError       the warehouse refused or failed a load
+    ├── DestinationError       the warehouse refused or failed a load
+    ├── RunStopped             the run is stopping: calls still waiting or retrying end now
+    └── InternalError          a zoomsync bug met on one list, partition or record: skip it
 
 Messages are one line, say what to do, and never contain a secret.
 """
@@ -20,6 +23,7 @@ Messages are one line, say what to do, and never contain a secret.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 
 class ZoomSyncError(Exception):
@@ -52,6 +56,7 @@ class ZoomAPIError(ZoomSyncError):
         path: str,
         *,
         hint: str | None = None,
+        query: str = "",
     ) -> None:
         self.status = status
         self.code = code
@@ -59,6 +64,7 @@ class ZoomAPIError(ZoomSyncError):
         self.message = " ".join(str(message).split())[:300]
         self.method = method
         self.path = path
+        self.query = query  # the request's query string, for the run report
         if hint is not None:
             self.hint = hint
         super().__init__(str(self))
@@ -68,6 +74,11 @@ class ZoomAPIError(ZoomSyncError):
         code = f" code {self.code}" if self.code is not None else ""
         status = f"HTTP {self.status}{code}" if self.status else "no response"
         return f"{where}: {status}: {self.message} ({self.hint})"
+
+    @property
+    def request(self) -> str:
+        """`GET /users?status=inactive&page_size=2000`: what was asked, for the run report."""
+        return f"{self.method} {self.path}" + (f"?{self.query}" if self.query else "")
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keyword-only attributes survive pickling (multiprocessing, pytest-xdist).
@@ -135,10 +146,44 @@ class RetryableAPIError(ZoomAPIError):
     hint = "Zoom or the network is having trouble; run again later"
 
 
+class InvalidAnswerError(ZoomAPIError):
+    """Zoom answered with something its API does not allow: a page token it sent before,
+    pages without end, a body that is not the documented JSON."""
+
+    hint = "skipped this run and asked again on the next; report it to Zoom if it persists"
+
+
 class FatalAPIError(ZoomAPIError):
     """A request Zoom will never accept as sent."""
 
     hint = "this is a zoomsync bug or an unsupported request; please report it"
+
+
+class RunStopped(ZoomSyncError):
+    """The run is stopping (another error ended it): calls not yet answered give up now."""
+
+
+class InternalError(ZoomSyncError):
+    """A zoomsync bug met while reading one list, partition or record (the message says
+    which): that part is skipped and reported, the rest of the run goes on."""
+
+
+def stops(exc: BaseException) -> Literal["run", "stream", "partition"]:
+    """How much of a run an error ends, by its cause.
+
+    - "stream": a missing scope or plan, or a spent daily cap: that stream's other
+      partitions would fail alike, other streams go on;
+    - "partition": anything else Zoom answers (after the retries), an answer that breaks the
+      API's rules, a bug on one record: that list or partition and what depends on it;
+    - "run": credentials refused after the renewals, the destination, the user's input.
+    """
+    if isinstance(exc, ScopeError | EntitlementError | DailyLimitError):
+        return "stream"
+    if isinstance(exc, AuthError):
+        return "run"
+    if isinstance(exc, ZoomAPIError | InternalError):
+        return "partition"
+    return "run"
 
 
 # Exit codes of the `zoomsync` command (README, "Exit codes"): what a scheduler does next.

@@ -13,7 +13,7 @@ import pytest
 from tests.zoom.conftest import CREDS, client_for
 from zoomsync.emulator.server import RunningEmulator
 from zoomsync.errors import AuthError, ConfigError
-from zoomsync.zoom import ZoomClient, ZoomCredentials
+from zoomsync.zoom import Pacer, ZoomClient, ZoomCredentials
 from zoomsync.zoom.auth import ServerToServerAuth
 
 SECRET = "wrong-secret-3f9a1c"
@@ -99,22 +99,50 @@ def test_revoked_token_is_renewed_once(emu: RunningEmulator) -> None:
         assert zoom.stats()["LIGHT"].retries == 0  # the auth flow resent it, not a retry
 
 
-def test_token_refused_after_renewal_raises_auth_error() -> None:
-    token_calls = []
+def _refusing(refusals: int) -> tuple[httpx.MockTransport, list[httpx.Request], list[str]]:
+    """Zoom refusing the first `refusals` API requests' tokens (code 124), as it does when
+    another client of the same app keeps minting tokens; then serving."""
+    token_calls: list[httpx.Request] = []
+    served: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/oauth/token":
             token_calls.append(request)
             return httpx.Response(200, json={"access_token": f"t{len(token_calls)}",
                                              "expires_in": 3599})
-        return httpx.Response(401, json={"code": 124, "message": "Invalid access token."})
+        if len(served) < refusals:
+            served.append("refused")
+            return httpx.Response(401, json={"code": 124, "message": "Invalid access token."})
+        served.append(request.headers["Authorization"])
+        return httpx.Response(200, json={"users": []})
 
+    return httpx.MockTransport(handler), token_calls, served
+
+
+def test_tokens_invalidated_by_another_client_are_renewed_with_backoff() -> None:
+    transport, token_calls, served = _refusing(5)
+    waits: list[float] = []
     zoom = ZoomClient(CREDS, api_url="https://zoom.test/v2",
-                      oauth_url="https://zoom.test/oauth/token",
-                      transport=httpx.MockTransport(handler))
-    with zoom, pytest.raises(AuthError, match="renewing") as caught:
+                      oauth_url="https://zoom.test/oauth/token", transport=transport,
+                      pacer=Pacer(sleep=waits.append), max_renewals=3, backoff=0.5)
+    with zoom:
+        assert zoom.get("/users", label="MEDIUM") == {"users": []}
+    # Each attempt sends, renews once in the auth flow and resends: 5 refusals take three
+    # attempts (two backed off), the first token and three renewals.
+    assert len(token_calls) == 4 and served[-1] == "Bearer t4"
+    assert zoom.stats()["MEDIUM"].retries == 2  # two attempts backed off, then served
+
+
+def test_token_refused_through_every_renewal_raises_auth_error() -> None:
+    transport, token_calls, _ = _refusing(10**6)
+    waits: list[float] = []
+    zoom = ZoomClient(CREDS, api_url="https://zoom.test/v2",
+                      oauth_url="https://zoom.test/oauth/token", transport=transport,
+                      pacer=Pacer(sleep=waits.append), max_renewals=2, backoff=0.5)
+    with zoom, pytest.raises(AuthError, match="refused 3 fresh access tokens") as caught:
         zoom.get("/users", label="MEDIUM")
-    assert len(token_calls) == 2  # the first token, and one renewal
+    assert len(token_calls) == 4  # the first token, and one renewal per attempt (3)
+    assert zoom.stats()["MEDIUM"].retries == 2  # backed off between attempts, bounded
     assert caught.value.status == 401 and caught.value.code == 124
 
 

@@ -15,7 +15,7 @@ from zoomsync.emulator import truth
 from zoomsync.emulator.faults import FaultConfig
 from zoomsync.emulator.routes_past import PAST_FIELDS
 from zoomsync.emulator.server import RunningEmulator
-from zoomsync.errors import FatalAPIError
+from zoomsync.errors import FatalAPIError, InvalidAnswerError
 from zoomsync.zoom import Pacer, ZoomClient, path_for
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -181,7 +181,56 @@ def test_a_repeated_token_is_refused() -> None:
     def pages(request: httpx.Request) -> dict[str, Any]:
         return {"items": [{"id": "a"}], "next_page_token": "same"}
 
-    with fake_zoom(pages) as zoom, pytest.raises(FatalAPIError, match="had sent before"):
+    with fake_zoom(pages) as zoom, pytest.raises(InvalidAnswerError,
+                                                 match="had sent before") as caught:
+        ids(zoom)
+    assert caught.value.request == "GET /items?page_size=2&next_page_token=same"
+
+
+def test_pages_without_records_that_never_end_are_refused() -> None:
+    """An API mock answered 2,387 empty pages in two minutes, each with a new token."""
+    asked: list[str] = []
+
+    def pages(request: httpx.Request) -> dict[str, Any]:
+        asked.append(request.url.params.get("next_page_token", ""))
+        return {"items": [], "next_page_token": f"t{len(asked)}"}
+
+    with fake_zoom(pages) as zoom, pytest.raises(InvalidAnswerError, match="5 pages in a row"):
+        ids(zoom)
+    assert len(asked) == 5
+
+
+def test_paging_far_past_total_records_is_refused() -> None:
+    asked: list[str] = []
+
+    def pages(request: httpx.Request) -> dict[str, Any]:
+        asked.append(request.url.params.get("next_page_token", ""))
+        return {"total_records": 3, "page_size": 2, "items": [{"id": f"r{len(asked)}"}],
+                "next_page_token": f"t{len(asked)}"}
+
+    with fake_zoom(pages) as zoom, pytest.raises(InvalidAnswerError,
+                                                 match="after 4 pages of a list of 3"):
+        ids(zoom)
+    assert len(asked) == 4  # 2 pages hold 3 records; 2 more are allowed for a growing list
+
+
+def test_a_list_growing_while_read_is_followed() -> None:
+    # total_records rises as users are added mid-read: the later, larger count counts.
+    def pages(request: httpx.Request) -> dict[str, Any]:
+        n = int(request.url.params.get("next_page_token") or 0)
+        return {"total_records": 2 + n, "page_size": 1, "items": [{"id": f"r{n}"}],
+                "next_page_token": str(n + 1) if n < 6 else ""}
+
+    with fake_zoom(pages) as zoom:
+        assert ids(zoom) == [f"r{n}" for n in range(7)]
+
+
+@pytest.mark.parametrize("items", ["a", [{"id": 1}, "user@example.com"]])
+def test_a_list_that_is_not_a_list_of_objects_is_refused(items: Any) -> None:
+    def pages(request: httpx.Request) -> dict[str, Any]:
+        return {"items": items}
+
+    with fake_zoom(pages) as zoom, pytest.raises(InvalidAnswerError, match="'items'"):
         ids(zoom)
 
 
@@ -189,7 +238,8 @@ def test_missing_list_key_is_not_silently_empty() -> None:
     def pages(request: httpx.Request) -> dict[str, Any]:
         return {"total_records": 3, "other": [], "next_page_token": ""}
 
-    with fake_zoom(pages) as zoom, pytest.raises(FatalAPIError, match="list key"):
+    with fake_zoom(pages) as zoom, pytest.raises(InvalidAnswerError,
+                                                 match="no 'items' list in a page of 3"):
         ids(zoom)
 
 
@@ -216,7 +266,8 @@ def test_page_number_ignored_by_zoom_is_refused() -> None:
     def pages(request: httpx.Request) -> dict[str, Any]:
         return {"page_size": 1, "items": [{"id": "a"}]}
 
-    with fake_zoom(pages) as zoom, pytest.raises(FatalAPIError, match="page 2 with page 1"):
+    with fake_zoom(pages) as zoom, pytest.raises(InvalidAnswerError,
+                                                 match="page 2 equal to page 1"):
         list(zoom.paginate("/items", label="LIGHT", list_key="items", page_size=1,
                            paging="page_number"))
 

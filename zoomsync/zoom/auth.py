@@ -78,7 +78,8 @@ class ServerToServerAuth(httpx.Auth):
     two tokens at once: in 2022 minting a token invalidated the previous one, and later
     reports describe a cap on live tokens (zoom-api.md §2.1, §11.5). A 401 code 124 renews
     the token once and resends the request once; if Zoom refuses again, the 401 goes back
-    to the caller (`ZoomClient` raises `AuthError`).
+    to the caller (`ZoomClient` backs off and tries again with a renewed token a bounded
+    number of times, then raises `AuthError`).
 
     Args:
         clock: seconds on any monotonic scale, for token lifetimes (tests pass the

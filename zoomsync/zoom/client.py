@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal, NamedTuple
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -20,7 +20,7 @@ from zoomsync.errors import (
     ZoomAPIError,
 )
 from zoomsync.zoom import pagination
-from zoomsync.zoom.auth import DEFAULT_OAUTH_URL, ServerToServerAuth, ZoomCredentials
+from zoomsync.zoom.auth import DEFAULT_OAUTH_URL, INVALID_TOKEN, ServerToServerAuth, ZoomCredentials
 from zoomsync.zoom.pacing import LabelStats, Pacer, normalize_label
 from zoomsync.zoom.retry import jittered_backoff
 
@@ -28,6 +28,11 @@ log = logging.getLogger("zoomsync.zoom")
 
 DEFAULT_API_URL = "https://api.zoom.us/v2"
 MAX_BACKOFF_S = 30.0
+# Zoom invalidates an S2S token whenever any client of the same app mints a new one
+# (zoom-api.md §2.1, §11.5): a token refused with code 124 right after renewing is most
+# likely another client's doing, not bad credentials. Renew this many times, backing off,
+# before calling the credentials refused.
+MAX_RENEWALS = 5
 # 404s for one partition that is gone, unfinished or has no data: 3001 meeting/webinar
 # missing or "not end", 3301 no recording, 1001 user missing
 # (https://developers.zoom.us/docs/api/errors/, zoom-api.md §6, §11.4).
@@ -71,8 +76,10 @@ class ZoomClient:
 
     Every call is paced by rate-limit label (`Pacer`). A 5xx or transport failure is
     retried up to `max_retries` times with jittered exponential backoff from `backoff`
-    seconds; a 429 waits as the pacer says, up to `max_throttled` times. Zoom's errors are
-    raised as the tree in `zoomsync.errors`.
+    seconds; a 429 waits as the pacer says, up to `max_throttled` times; a token Zoom
+    refuses (401 code 124) is renewed up to `max_renewals` times, backing off alike. Zoom's
+    errors are raised as the tree in `zoomsync.errors`. `cancel()` makes every call still
+    waiting or retrying raise `RunStopped` at once.
 
     >>> with ZoomClient(ZoomCredentials("acct", "id", "secret")) as zoom:  # doctest: +SKIP
     ...     for user in zoom.paginate("/users", {"status": "active"}, label="MEDIUM",
@@ -91,11 +98,13 @@ class ZoomClient:
         timeout: float = 30.0,
         max_retries: int = 6,
         max_throttled: int = 20,
+        max_renewals: int = MAX_RENEWALS,
         backoff: float = 1.0,
     ) -> None:
         self.pacer = pacer if pacer is not None else Pacer()
         self.max_retries = max_retries
         self.max_throttled = max_throttled
+        self.max_renewals = max_renewals
         self.backoff = backoff
         self.auth = ServerToServerAuth(credentials, oauth_url, transport=transport,
                                        timeout=timeout)
@@ -109,32 +118,57 @@ class ZoomClient:
         """GET `path` (below the API URL; build it with `path_for`) and return the JSON body."""
         label = normalize_label(label)
         query = dict(params or {})
-        failures = throttled = 0
+        failures = throttled = renewals = 0
         while True:
             self.pacer.acquire(label, method="GET", path=path)
             result = self._send(path, query, label)
             if not isinstance(result, _Failure):
                 return result
             # A 429 is Zoom saying "wait", which the pacer already arranged; a failure is
-            # something going wrong. Each has its own budget.
+            # something going wrong; a refused token may be another client's renewal.
+            # Each has its own budget.
             if result.throttled:
                 throttled += 1
-                exhausted = throttled > self.max_throttled
+                if throttled > self.max_throttled:
+                    raise self._gave_up(result, failures + throttled, throttled, path, query)
+                self.pacer.record(label, retries=1)
+                continue
+            if result.renew:
+                renewals += 1
+                if renewals > self.max_renewals:
+                    raise AuthError(
+                        result.status, result.code, result.message, "GET", path,
+                        query=urlencode(query),
+                        hint=f"Zoom refused {renewals} fresh access tokens in a row: check "
+                             "that the app is activated, and that no other client of the same "
+                             "app mints tokens continually (each one ends the others')")
+                attempt, limit, what = renewals, self.max_renewals, "renewing the token"
             else:
                 failures += 1
-                exhausted = failures > self.max_retries
-            if exhausted:
-                raise RetryableAPIError(
-                    result.status, result.code,
-                    f"gave up after {failures + throttled} attempts ({throttled} throttled); "
-                    f"last: {result.reason}", "GET", path)
+                if failures > self.max_retries:
+                    raise self._gave_up(result, failures + throttled, throttled, path, query)
+                attempt, limit, what = failures, self.max_retries, "retry"
             self.pacer.record(label, retries=1)
-            if not result.throttled:
-                delay = jittered_backoff(failures, self.backoff, MAX_BACKOFF_S)
-                log.warning("GET %s failed (%s); retry %d of %d in %.2f s", path, result.reason,
-                            failures, self.max_retries, delay)
-                self.pacer.sleep(delay)
-                self.pacer.record(label, wait_seconds=delay)
+            delay = jittered_backoff(attempt, self.backoff, MAX_BACKOFF_S)
+            log.warning("GET %s failed (%s); %s, %d of %d, in %.2f s", path, result.reason,
+                        what, attempt, limit, delay)
+            self.pacer.sleep(delay)
+            self.pacer.record(label, wait_seconds=delay)
+
+    @staticmethod
+    def _gave_up(result: _Failure, attempts: int, throttled: int, path: str,
+                 query: dict[str, Any]) -> RetryableAPIError:
+        return RetryableAPIError(
+            result.status, result.code,
+            f"gave up after {attempts} attempts ({throttled} throttled); last: {result.reason}",
+            "GET", path, query=urlencode(query))
+
+    def cancel(self) -> None:
+        """Calls waiting or retrying raise RunStopped now, new ones too, until `resume()`."""
+        self.pacer.cancel()
+
+    def resume(self) -> None:
+        self.pacer.resume()
 
     def _send(self, path: str, query: dict[str, Any], label: str) -> dict[str, Any] | _Failure:
         """One attempt: the JSON body, a retryable `_Failure`, or a raised ZoomAPIError."""
@@ -159,7 +193,11 @@ class ZoomClient:
             return _Failure(status, code, f"HTTP 429: {message}", throttled=True)
         if status >= 500:
             return _Failure(status, code, f"HTTP {status}: {message}")
-        raise error_for(response, "GET", path)
+        if status == 401 and code == INVALID_TOKEN:
+            # The auth flow renewed the token and resent once; Zoom refused the new one too.
+            return _Failure(status, code, f"HTTP 401 code {code}: {message}", renew=True,
+                            message=message)
+        raise error_for(response, "GET", path, urlencode(query))
 
     def paginate(
         self,
@@ -220,6 +258,8 @@ class _Failure(NamedTuple):
     code: int | None
     reason: str
     throttled: bool = False
+    renew: bool = False  # the token was refused: renew it and try again
+    message: str = ""  # Zoom's own words, when it sent some
 
 
 def zoom_envelope(response: httpx.Response) -> tuple[int | None, str]:
@@ -236,23 +276,25 @@ def zoom_envelope(response: httpx.Response) -> tuple[int | None, str]:
     return (code if isinstance(code, int) else None), str(message)
 
 
-def error_for(response: httpx.Response, method: str, path: str) -> ZoomAPIError:
+def error_for(response: httpx.Response, method: str, path: str,
+              query: str = "") -> ZoomAPIError:
     """The exception for a failed response, by what the caller must do about it."""
     status = response.status_code
     code, message = zoom_envelope(response)
     args = (status, code, message, method, path)
     # 4700 "Invalid access token, does not contain scopes": https://developers.zoom.us/docs/api/errors/
     if code == 4700:
-        return ScopeError(*args)
+        return ScopeError(*args, query=query)
     if status == 401:
-        return AuthError(*args, hint="Zoom refused the access token even after renewing it; "
-                                     "check that the app is activated and its credentials")
+        return AuthError(*args, query=query,
+                         hint="Zoom refused the access token even after renewing it; "
+                              "check that the app is activated and its credentials")
     # 400 code 200: "Webinar plan is missing", "Only available for paid account": an add-on
     # or plan, which Zoom refuses much like a missing scope (zoom-api.md §11.11).
     if status == 400 and code == 200:
-        return EntitlementError(*args)
+        return EntitlementError(*args, query=query)
     if (status == 404 and code in SKIPPABLE_404) or (status == 400 and code in SKIPPABLE_400):
-        return SkippableAPIError(*args)
+        return SkippableAPIError(*args, query=query)
     if status == 429 or status >= 500:
-        return RetryableAPIError(*args)
-    return FatalAPIError(*args)
+        return RetryableAPIError(*args, query=query)
+    return FatalAPIError(*args, query=query)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from zoomsync.errors import DailyLimitError
+from zoomsync.errors import DailyLimitError, RunStopped
 from zoomsync.zoom.retry import jittered_backoff, next_utc_midnight, parse_retry_after
 
 log = logging.getLogger("zoomsync.zoom")
@@ -101,7 +101,8 @@ class Pacer:
 
     Args:
         limits: per-label overrides of the plan's requests per window.
-        clock, sleep: monotonic time and sleeping, injectable for tests.
+        clock, sleep: monotonic time and sleeping, injectable for tests. The default sleep
+            ends at once, raising RunStopped, when `cancel()` is called.
         wall: Unix time, for `Retry-After` dates and the daily reset.
         max_pause: a `Retry-After` further away than this is treated like the daily cap
             (`DailyLimitError`) instead of parking a worker for hours.
@@ -114,7 +115,7 @@ class Pacer:
         limits: Mapping[str, float] | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         wall: Callable[[], float] = time.time,
         max_pause: float = 900.0,
         backoff: float = 1.0,
@@ -130,7 +131,9 @@ class Pacer:
         self._pinned = {normalize_label(label) for label in limits or {}}
         for label, value in (limits or {}).items():
             self.limits[normalize_label(label)] = float(value)
-        self.clock, self.sleep, self.wall = clock, sleep, wall
+        self._cancelled = threading.Event()
+        self.clock, self.wall = clock, wall
+        self.sleep = sleep if sleep is not None else self._sleep
         self.max_pause, self.backoff, self.max_backoff = max_pause, backoff, max_backoff
         self._lock = threading.Lock()
         self._slots = {label: _Slots(self._rate(label)) for label in LABELS}
@@ -138,6 +141,23 @@ class Pacer:
         self._streak = dict.fromkeys(LABELS, 0)  # 429s in a row, for backoff
         self._exhausted: dict[str, float] = {}  # label -> Unix time the daily cap resets
         self._warned: set[str] = set()
+
+    def cancel(self) -> None:
+        """End every wait now and refuse new ones (RunStopped), until `resume()`: a stopping
+        run must not sit out a 429 pause or a backoff before its process can exit."""
+        self._cancelled.set()
+
+    def resume(self) -> None:
+        self._cancelled.clear()
+
+    def check(self, method: str = "GET", path: str = "") -> None:
+        """Raise RunStopped if cancelled."""
+        if self._cancelled.is_set():
+            raise RunStopped(f"{method} {path}: not sent, the run is stopping".strip())
+
+    def _sleep(self, seconds: float) -> None:
+        if self._cancelled.wait(max(seconds, 0.0)):
+            raise RunStopped("the run is stopping")
 
     def _rate(self, label: str) -> float:
         return self.budget * self.limits[label] / WINDOW_S[label]
@@ -151,6 +171,7 @@ class Pacer:
         slots = self._slots[label]
         waited = 0.0
         while True:
+            self.check(method, path)
             with self._lock:
                 self._raise_if_exhausted(label, method, path)
                 now = self.clock()

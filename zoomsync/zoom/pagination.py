@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
-from zoomsync.errors import FatalAPIError, ZoomAPIError
+from zoomsync.errors import InvalidAnswerError, ZoomAPIError
 
 log = logging.getLogger("zoomsync.zoom")
 
@@ -23,6 +25,12 @@ Key = Callable[[dict[str, Any]], object]
 MAX_RESTARTS = 3
 # Zoom's code for "The next page token is invalid or expired." (also for other bad params).
 PAGE_TOKEN_INVALID = 300
+# Pages in a row with no records but a next_page_token: a list paging without end (an
+# API mock answered 2,387 such pages in two minutes). Zoom may send one or two while a
+# list changes under the reader.
+MAX_EMPTY_PAGES = 5
+# Pages allowed beyond what `total_records` needs: records added while paging move some.
+SLACK_PAGES = 2
 
 
 class _TokenExpired(Exception):
@@ -78,6 +86,8 @@ def _token_pass(get: GetPage, path: str, params: dict[str, Any], list_key: str,
     query = {**params, "page_size": page_size}
     seen: set[str] = set()
     token = ""
+    pages = empty = 0
+    total = -1  # the most records Zoom said the list holds; -1: it did not say
     while True:
         if token:
             query["next_page_token"] = token
@@ -87,15 +97,28 @@ def _token_pass(get: GetPage, path: str, params: dict[str, Any], list_key: str,
             if token and exc.status == 400 and exc.code == PAGE_TOKEN_INVALID:
                 raise _TokenExpired(exc) from exc
             raise
-        yield from records(body, list_key, path)
+        items = records(body, list_key, path, query)
+        yield from items
         token = body.get("next_page_token") or ""
         if not token:
             return
+        pages += 1
+        empty = 0 if items else empty + 1
+        if isinstance(body.get("total_records"), int):
+            total = max(total, body["total_records"])
+        size = body.get("page_size") if isinstance(body.get("page_size"), int) else page_size
         if token in seen:
             # Following it would loop forever (singer-sdk's paginator guards the same way).
-            raise FatalAPIError(200, None, "Zoom sent a next_page_token it had sent before",
-                                "GET", path, hint="stopped to avoid a loop; please report it")
-        seen.add(token)
+            fault = "a next_page_token it had sent before"
+        elif empty >= MAX_EMPTY_PAGES:
+            fault = f"{empty} pages in a row with no records and yet a next_page_token"
+        elif total >= 0 and pages >= math.ceil(total / max(size, 1)) + SLACK_PAGES:
+            fault = f"a next_page_token after {pages} pages of a list of {total} records"
+        else:
+            seen.add(token)
+            continue
+        raise InvalidAnswerError(200, None, f"Zoom sent {fault}", "GET", path,
+                                 query=urlencode(query))
 
 
 def by_number(
@@ -110,36 +133,49 @@ def by_number(
     page = 1
     previous: list[dict[str, Any]] | None = None
     while True:
-        body = get(path, {**params, "page_size": page_size, "page_number": page})
-        items = records(body, list_key, path)
+        query = {**params, "page_size": page_size, "page_number": page}
+        body = get(path, query)
+        items = records(body, list_key, path, query)
         if not items:
             return
+        size = body.get("page_size") if isinstance(body.get("page_size"), int) else page_size
+        total = body.get("total_records")
+        fault = None
         if items == previous:
-            raise FatalAPIError(200, None, f"Zoom answered page {page} with page {page - 1}",
-                                "GET", path, hint="stopped to avoid a loop; please report it")
+            fault = f"page {page} equal to page {page - 1}"
+        elif isinstance(total, int) and page > math.ceil(total / max(size, 1)) + SLACK_PAGES:
+            fault = f"a page {page} of a list of {total} records"
+        if fault is not None:
+            raise InvalidAnswerError(200, None, f"Zoom sent {fault}", "GET", path,
+                                     query=urlencode(query))
         yield from items
         page_count = body.get("page_count")
         if isinstance(page_count, int):
             if page >= page_count:
                 return
-        elif len(items) < int(body.get("page_size") or page_size):
+        elif len(items) < size:
             return
         previous = items
         page += 1
 
 
-def records(body: dict[str, Any], list_key: str, path: str) -> list[dict[str, Any]]:
+def records(body: dict[str, Any], list_key: str, path: str,
+            query: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """The page's records; a missing list key is an empty page only if Zoom says so."""
     items = body.get(list_key)
+    fault = None
     if items is None:
-        if body.get("total_records"):
-            raise FatalAPIError(200, None, f"no {list_key!r} list in a page of "
-                                f"{body['total_records']} records", "GET", path,
-                                hint="the catalog's list key is wrong; please report it")
-        return []
-    if not isinstance(items, list):
-        raise FatalAPIError(200, None, f"{list_key!r} is not a list", "GET", path)
-    return items
+        if not body.get("total_records"):
+            return []
+        fault = f"no {list_key!r} list in a page of {body['total_records']} records"
+    elif not isinstance(items, list):
+        fault = f"{list_key!r} is a {type(items).__name__}, not a list"
+    else:
+        odd = next((i for i in items if not isinstance(i, dict)), None)
+        if odd is None:
+            return items
+        fault = f"{list_key!r} holds a {type(odd).__name__} ({str(odd)[:40]!r}), not an object"
+    raise InvalidAnswerError(200, None, fault, "GET", path, query=urlencode(query or {}))
 
 
 def _digest_with(key: Key | None) -> Callable[[dict[str, Any]], bytes]:
