@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     plan: Literal["pro", "business"] = "pro"
     budget: float = Field(0.8, gt=0, le=1, description="Share of the plan's rate limits to use.")
     workers: int = Field(8, ge=1, le=64, description="Concurrent Zoom calls at most.")
+    # A call failing this often (5xx, timeouts, resets), backing off from `retry_backoff`
+    # seconds and doubling up to 30 s, fails its partition: reported, read again next run.
+    # A 429 without Retry-After backs off from the same first wait.
+    max_retries: int = Field(6, ge=0, le=20, description="Retries of a failing Zoom call.")
+    retry_backoff: float = Field(1.0, gt=0, le=60,
+                                 description="First wait before retrying a Zoom call, seconds.")
     destination: str = "duckdb"
     duckdb_path: Path = Path("zoomsync.duckdb")
     # Destinations other than DuckDB (docs/destinations.md). URLs carry passwords: SecretStr.

@@ -48,6 +48,16 @@ def render_report(report: RunReport, console: Console, *, plan: str = "pro",
             s = example[key]
             console.print(f"  {s.stream}: {n} × HTTP {s.status} code {s.code}, e.g. "
                           f"{s.partition}: {s.message}", highlight=False, markup=False)
+    if report.failures:
+        console.print(f"Failed {len(report.failures)} lists or partitions, skipped with what "
+                      "depends on them (read again next run; `--json` lists them all):")
+        for f in report.failures[:10]:
+            answer = f"HTTP {f.status}" if f.status else "no response"
+            if f.code is not None:
+                answer += f" code {f.code}"
+            part = f" {f.partition}" if f.partition else ""
+            console.print(f"  {f.stream}{part}: {f.request} -> {answer}: {f.answer}",
+                          highlight=False, markup=False, soft_wrap=True)
     state = "complete" if report.ok else "PARTIAL"
     console.print(f"Run {state} in {report.duration:.1f} s.", highlight=False)
     for reason in report.reasons():

@@ -51,5 +51,5 @@ def test_close_wakes_a_caller_waiting_on_calls_it_cancelled() -> None:
 def test_a_closed_pool_refuses_new_calls() -> None:
     fan = FanOut(1)
     fan.close()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(FanOutClosed):
         next(iter(fan.map(lambda i: i, [1])))

@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-
 from zoomsync.catalog import CATALOG
 from zoomsync.sync.incremental import Policy, StreamRun
+from zoomsync.sync.report import RunReport
 from zoomsync.sync.state import Tracker, key_of, pack_hashes, row_hash, unpack_hashes
 
 PK = ("meeting_uuid", "user_id", "join_time")
@@ -107,10 +106,16 @@ class _Users:
     def users(self) -> list[dict[str, Any]]:
         return [{"id": f"u{i}", "_list_version": "v", "_profiled": True} for i in range(3)]
 
+    def reading(self, stream: str, steps: Any) -> Any:
+        return steps
 
-def _run(doc: dict[str, Any], prepare: Any) -> StreamRun:
+    def incomplete(self, stream: str) -> list[str]:
+        return []
+
+
+def _run(doc: dict[str, Any], prepare: Any, report: Any = None) -> StreamRun:
     discovery: Any = _Users()
-    report: Any = SimpleNamespace(count=lambda *a: None)
+    report = report or SimpleNamespace(count=lambda *a: None)
     return StreamRun(CATALOG["users"], discovery, Tracker(doc), fanout=discovery, report=report,
                      prepare=prepare, fetch=lambda *a: [], account_id="acc")
 
@@ -132,8 +137,13 @@ def test_a_stream_that_ends_stops_early_or_fails_leaves_its_hashes_packed() -> N
             raise RuntimeError("boom")
         return row
 
+    # A bug on one record fails that record only: reported by name, the others tracked.
     failed: dict[str, Any] = {}
-    with pytest.raises(RuntimeError):
-        list(_run(failed, prepare).rows())
-    assert "hashes" not in failed and failed["rows_tracked"] == 1
-    assert Tracker(failed).hashes("*") == {'["u0"]': row_hash({"id": "u0"})}
+    report = RunReport()
+    assert [len(b) for b in _run(failed, prepare, report).rows()] == [2]
+    assert "hashes" not in failed and failed["rows_tracked"] == 2
+    assert set(Tracker(failed).hashes("*")) == {'["u0"]', '["u2"]'}
+    assert "bookmark" not in failed  # read again next run
+    [failure] = report.failures
+    assert (failure.stream, failure.partition) == ("users", "u1")
+    assert "record id=u1" in failure.answer and "RuntimeError: boom" in failure.answer

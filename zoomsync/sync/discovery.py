@@ -7,7 +7,11 @@ This is where the data loss of existing connectors is avoided:
 - instances from the history report (instant and one-person meetings included) and from
   `/past_meetings/{id}/instances` for every meeting id (every occurrence of a recurring
   meeting, up to 15 months back): a numeric id alone would give only the latest instance.
-Every list is computed once per run and shared by the streams that need it.
+Every list is computed once per run and shared by the streams that need it. A list that
+fails (Zoom's errors outlive the retries, its answer breaks the API's rules) fails once: it
+is reported, every stream that needs it is told so without asking Zoom again, and the run
+goes on. A list missing some parts (one user's meetings failed) is reported with its
+parts; each stream that read it learns so from `incomplete`, and keeps its bookmark.
 
 Incremental runs (docs/incremental.md) ask for less: instances that ended since a day
 (the history report by end time, account-wide), definitions whose list row changed, which
@@ -26,13 +30,19 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from zoomsync.errors import SkippableAPIError
+from zoomsync.errors import (
+    InternalError,
+    SkippableAPIError,
+    ZoomSyncError,
+    stops,
+)
 from zoomsync.sync import windows as dates
 from zoomsync.sync.fanout import FanOut
 from zoomsync.sync.incremental import Policy
 from zoomsync.sync.report import RunReport
 from zoomsync.sync.state import Tracker, row_hash
 from zoomsync.zoom.client import ZoomClient, path_for
+from zoomsync.zoom.pagination import records
 
 log = logging.getLogger("zoomsync.sync")
 
@@ -58,6 +68,10 @@ class Discovery:
         self._prior: dict[str, dict[str, Any]] | None = None
         self._gone: dict[str, set[str]] = {"meeting": set(), "webinar": set()}
         self._cache: dict[str, Any] = {}
+        self._failed: dict[str, ZoomSyncError] = {}
+        self._partial: dict[str, list[str]] = {}  # list -> its parts that failed
+        self._incomplete: dict[str, list[str]] = {}  # stream -> failed parts it read
+        self._local = threading.local()  # computing: lists being computed; reader: stream
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -95,9 +109,94 @@ class Discovery:
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
-            if key not in self._cache:
-                self._cache[key] = compute()
-            return self._cache[key]
+            if key not in self._cache and key not in self._failed:
+                self._compute(key, compute)
+        self._pass_on(key)
+        if key in self._failed:
+            raise copy.copy(self._failed[key])  # each reader its own traceback
+        return self._cache[key]
+
+    def _compute(self, key: str, compute: Callable[[], Any]) -> None:
+        computing = self._computing()
+        computing.append(key)
+        try:
+            self._cache[key] = compute()
+        except ZoomSyncError as exc:
+            self._failed[key] = exc
+        except Exception as exc:  # a bug on something Zoom sent: this list, not the run
+            log.debug("reading the %s list failed", key, exc_info=True)
+            self._failed[key] = InternalError(
+                f"reading the {_list_name(key)} list: {type(exc).__name__}: {exc} "
+                "(a zoomsync bug; please report it)")
+        finally:
+            computing.pop()
+        failure = self._failed.get(key)
+        # Reported once, where it arose; the lists built on it fail with the same error.
+        if failure is not None and stops(failure) == "partition" and not getattr(
+                failure, "reported", False):
+            failure.reported = True  # type: ignore[attr-defined]
+            self.report.fail_partition(f"{_list_name(key)} list", "", failure)
+
+    def _computing(self) -> list[str]:
+        if not hasattr(self._local, "computing"):
+            self._local.computing = []
+        stack: list[str] = self._local.computing
+        return stack
+
+    def _part_failed(self, name: str, part: str, exc: BaseException, *,
+                     whole: bool = False) -> None:
+        """One part of the list being computed failed: report it, skip it, carry on; unless
+        the list is `whole` without it, its readers learn it is incomplete."""
+        if isinstance(exc, SkippableAPIError):
+            self.report.skip(name, part, exc)
+            return
+        if stops(exc) != "partition":
+            raise exc
+        self.report.fail_partition(name, part, exc)
+        computing = self._computing()
+        if computing and not whole:
+            with self._guard:
+                self._partial.setdefault(computing[-1], []).append(f"{part}: {exc}")
+
+    def _pass_on(self, key: str) -> None:
+        """A list's failed parts go to the list being computed from it, or to the stream
+        reading it."""
+        notes = self._partial.get(key)
+        if not notes:
+            return
+        computing = self._computing()
+        reader = computing[-1] if computing else getattr(self._local, "reader", None)
+        if reader is None:
+            return
+        with self._guard:
+            into = (self._partial if computing else self._incomplete).setdefault(reader, [])
+            into.extend(n for n in notes if n not in into)
+
+    def reading(self, stream: str, steps: Iterator[Any]) -> Iterator[Any]:
+        """`steps`, with the lists each step reads noted as read by `stream` (`incomplete`).
+
+        A step runs on one thread, but dlt may run the next on another: the reader is set
+        around each step, not once."""
+        try:
+            while True:
+                before = getattr(self._local, "reader", None)
+                self._local.reader = stream
+                try:
+                    item = next(steps)
+                except StopIteration:
+                    return
+                finally:
+                    self._local.reader = before
+                yield item
+        finally:
+            close = getattr(steps, "close", None)
+            if close is not None:
+                close()
+
+    def incomplete(self, stream: str) -> list[str]:
+        """Failed parts of the lists `stream` read (inside `reading`): it missed their rows."""
+        with self._guard:
+            return list(self._incomplete.get(stream, ()))
 
     # -- windows -------------------------------------------------------------------------
     def start(self, days: int = REPORT_DAYS) -> date:
@@ -140,8 +239,11 @@ class Discovery:
             try:
                 user.update(future.result())
                 user["_profiled"] = True
-            except SkippableAPIError as exc:
-                self.report.skip("users", user.get("id") or user.get("email", "?"), exc)
+            except ZoomSyncError as exc:
+                # The list itself is whole: only the users stream misses this profile.
+                user["_unread"] = True
+                self._part_failed("users", user.get("id") or user.get("email", "?"), exc,
+                                  whole=True)
         return [u for u in rows if u.get("id")]
 
     def user_version(self, uid: str) -> str | None:
@@ -175,8 +277,8 @@ class Discovery:
                                                     self.windows(since=since)):
             try:
                 rows.extend(future.result())
-            except SkippableAPIError as exc:
-                self.report.skip("history", f"{start}..{end}", exc)
+            except ZoomSyncError as exc:
+                self._part_failed("history", f"{start}..{end}", exc)
         return rows
 
     def history_since(self, since: date) -> list[dict[str, Any]]:
@@ -217,8 +319,8 @@ class Discovery:
         for uid, future in self.fanout.map(fetch, self.user_ids()):
             try:
                 rows.extend(future.result())
-            except SkippableAPIError as exc:
-                self.report.skip(template, uid, exc)
+            except ZoomSyncError as exc:
+                self._part_failed(template, uid, exc)
         return rows
 
     def meeting_instances(self, since: date | None = None) -> list[str]:
@@ -333,14 +435,14 @@ class Discovery:
         placeholder = "meetingId" if kind == "meeting" else "webinarId"
 
         def fetch(mid: int) -> list[dict[str, Any]]:
-            body = self.client.get(path_for(template, **{placeholder: mid}), label=label)
-            return body.get(list_key) or []
+            path = path_for(template, **{placeholder: mid})
+            return records(self.client.get(path, label=label), list_key, path)
 
         for mid, future in self.fanout.map(fetch, sorted(ids)):
             try:
                 uuids.update(i["uuid"] for i in future.result() if i.get("uuid"))
-            except SkippableAPIError as exc:
-                self.report.skip(f"{kind}_instances", str(mid), exc)
+            except ZoomSyncError as exc:
+                self._part_failed(f"{kind}_instances", str(mid), exc)
         return sorted(uuids)
 
     def _details(self, stream: str, template: str, label: str,
@@ -354,12 +456,13 @@ class Discovery:
         for key, future in self.fanout.map(fetch, keys):
             try:
                 found[key] = future.result()
-            except SkippableAPIError as exc:
-                if stream in ("meetings", "webinars") and exc.status == 404:
+            except ZoomSyncError as exc:
+                if (isinstance(exc, SkippableAPIError) and stream in ("meetings", "webinars")
+                        and exc.status == 404):
                     # 3001: deleted, or an instant meeting Zoom forgot once it ended.
                     self._gone[stream[:-1]].add(key)
                     continue
-                self.report.skip(stream, key, exc)
+                self._part_failed(stream, key, exc)
         return dict(sorted(found.items()))
 
     def partitions(self, name: str, since: date | None = None) -> Iterator[str]:
@@ -379,6 +482,11 @@ class Discovery:
             "webinar_instances": lambda: self.webinar_instances(since),
         }
         yield from lists[name]()
+
+
+def _list_name(key: str) -> str:
+    """`past_meetings:2026-01-01` -> `past_meetings`: the list a memo key holds."""
+    return key.split(":", 1)[0]
 
 
 def _registration(definition: dict[str, Any]) -> bool:

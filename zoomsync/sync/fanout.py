@@ -10,12 +10,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
+from zoomsync.errors import RunStopped
+
 T = TypeVar("T")
 R = TypeVar("R")
 POLL = 0.25  # seconds between looks for calls close() cancelled (see FanOut.map)
 
 
-class FanOutClosed(RuntimeError):
+class FanOutClosed(RunStopped):
     """The run's pool was closed (the run is stopping) while a caller waited on its calls."""
 
 
@@ -39,6 +41,8 @@ class FanOut:
                 except StopIteration:
                     exhausted = True
                     break
+                if self._closed:
+                    raise FanOutClosed("the run is stopping: no new calls are started")
                 pending[self._pool.submit(fn, item)] = item
             if not pending:
                 return

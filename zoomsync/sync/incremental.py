@@ -12,7 +12,9 @@ as little as still sees every change (docs/incremental.md):
   (every instance on a first run); rows loaded only when new or changed.
 - windowed: date windows from the bookmark minus the look-back; same row comparison.
 
-The bookmark moves to the run's start only when the stream finished without failures.
+The bookmark moves to the run's start only when the stream finished without failures: a
+partition that failed, or a list its partitions come from that failed in full or in part
+(discovery.py), is read again next run.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from zoomsync.errors import RetryableAPIError, SkippableAPIError
+from zoomsync.errors import InternalError, SkippableAPIError, ZoomSyncError, stops
 from zoomsync.sync.state import ACCOUNT_SCOPE, Tracker, key_of, row_hash
 
 if TYPE_CHECKING:
@@ -93,12 +95,21 @@ class StreamRun:
         self.tracker.clear_pending()
         mode, name = self.stream.mode, self.stream.name
         try:
-            if name in ("users", "meetings", "webinars", "past_meetings"):
-                yield from getattr(self, f"_{name}")()
-            else:
-                yield from self._partitioned()
-            if mode != "reconciled":
-                self.tracker.keep_seen()  # rows outside the look-back are not read again
+            try:
+                yield from self.d.reading(name, self._read())
+            except ZoomSyncError as exc:
+                if stops(exc) != "partition":
+                    raise
+                if getattr(exc, "reported", False):  # a list it needs failed (discovery.py)
+                    self.report.fail(name, f"not read: {exc}")
+                else:
+                    self.report.fail_partition(name, "", exc)
+                self.failed = True
+            missed = self.d.incomplete(name)
+            if missed:
+                self.report.fail(name, f"{len(missed)} part(s) of the lists it reads failed, "
+                                       f"e.g. {missed[0]}")
+                self.failed = True
             if not self.failed:
                 self.tracker.bookmark = self.d.now
                 if mode == "reconciled" and (self.due or self.first):
@@ -108,6 +119,39 @@ class StreamRun:
             # also when the stream stops early or fails (state.py's module docstring).
             self.tracker.pack()
 
+    def _read(self) -> Iterator[Rows]:
+        name = self.stream.name
+        if name in ("users", "meetings", "webinars", "past_meetings"):
+            yield from getattr(self, f"_{name}")()
+        else:
+            yield from self._partitioned()
+        if self.stream.mode != "reconciled":
+            self.tracker.keep_seen()  # rows outside the look-back are not read again
+
+    def _prepared(self, records: Rows, parent: Any, partition: str, start: int = 0) -> Rows:
+        """The records as rows; a record our code cannot take is an error naming it."""
+        out = []
+        for i, record in enumerate(records, start):
+            try:
+                out.append(self.prepare(record, parent, i))
+            except Exception as exc:
+                which = _record_id(record, self.stream.primary_key) or f"#{i}"
+                raise InternalError(
+                    f"{self.stream.name}: record {which} of {partition or 'the list'}: "
+                    f"{type(exc).__name__}: {exc} (a zoomsync bug; please report it)") from exc
+        return out
+
+    def _failed_part(self, partition: str, exc: BaseException) -> None:
+        """A partition or record failed: report it and read it again next run; or, for an
+        error that ends more than a partition, raise it."""
+        if isinstance(exc, ZoomSyncError) and stops(exc) != "partition":
+            raise exc
+        if not isinstance(exc, ZoomSyncError):
+            exc = InternalError(f"{self.stream.name}: partition {partition}: "
+                                f"{type(exc).__name__}: {exc} (a zoomsync bug; please report it)")
+        self.report.fail_partition(self.stream.name, partition, exc)
+        self.failed = True
+
     # -- rows discovery has read anyway ---------------------------------------------------
     def _changed(self, scope: str, records: Rows) -> Rows:
         pk = self.stream.primary_key
@@ -116,13 +160,23 @@ class StreamRun:
     def _users(self) -> Iterator[Rows]:
         out: Rows = []
         for i, user in enumerate(self.d.users()):
-            row = {k: v for k, v in user.items() if k not in ("_list_version", "_profiled")}
-            if not user.get("_profiled"):
-                # Unchanged in the list and not due: the loaded profile stands.
+            row = {k: v for k, v in user.items()
+                   if k not in ("_list_version", "_profiled", "_unread")}
+            if user.get("_unread"):
+                self.failed = True  # its profile failed (reported): read again next run
+            prepared = None
+            if user.get("_profiled"):
+                try:
+                    [prepared] = self._prepared([row], None, str(row.get("id")), i)
+                except InternalError as exc:
+                    self._failed_part(str(row.get("id")), exc)
+            if prepared is None:
+                # Unchanged in the list and not due, or unreadable this run: the loaded
+                # profile stands (and is not taken for deleted).
                 self.tracker.seen.setdefault(ACCOUNT_SCOPE, set()).add(
                     key_of(row, self.stream.primary_key))
                 continue
-            row = self.prepare(row, None, i)
+            row = prepared
             if self.tracker.changed(ACCOUNT_SCOPE, key_of(row, self.stream.primary_key), row):
                 out.append(row)
             self.tracker.set_version(str(row["id"]), user["_list_version"])
@@ -133,7 +187,11 @@ class StreamRun:
         details = self.d.meetings() if kind == "meeting" else self.d.webinars()
         out: Rows = []
         for i, (key, detail) in enumerate(details.items()):
-            row = self.prepare(dict(detail), None, i)
+            try:
+                [row] = self._prepared([dict(detail)], None, key, i)
+            except InternalError as exc:
+                self._failed_part(key, exc)
+                continue
             if self.tracker.changed(ACCOUNT_SCOPE, key_of(row, self.stream.primary_key), row):
                 out.append(row)
             self.tracker.set_version(key, self.d.definition_version(kind, key))
@@ -155,7 +213,12 @@ class StreamRun:
 
     def _past_meetings(self) -> Iterator[Rows]:
         for i, (uuid, detail) in enumerate(self.d.past_meetings(self.since).items()):
-            yield from self._emit(self._changed(uuid, [self.prepare(dict(detail), None, i)]))
+            try:
+                rows = self._prepared([dict(detail)], None, uuid, i)
+            except InternalError as exc:
+                self._failed_part(uuid, exc)
+                continue
+            yield from self._emit(self._changed(uuid, rows))
 
     # -- rows fetched per partition -------------------------------------------------------
     def _partitioned(self) -> Iterator[Rows]:
@@ -164,20 +227,17 @@ class StreamRun:
         self.report.plan(stream.name, len(values))
         for value, future in self.fanout.map(lambda v: self.fetch(v, self.since), values):
             self.report.advance(stream.name)
+            parent = self.account_id if stream.partition == "account" else value
             try:
-                fetched = future.result()
+                prepared = self._prepared(future.result(), parent, str(value))
             except SkippableAPIError as exc:
                 self.report.skip(stream.name, str(value), exc)
                 continue
-            except RetryableAPIError as exc:
-                self.report.fail(stream.name, f"{value}: {exc}")
-                self.failed = True
+            except Exception as exc:  # reported, read again next run; the others go on
+                self._failed_part("" if value is None else str(value), exc)
                 continue
-            parent = self.account_id if stream.partition == "account" else value
             scope = self._scope(value)
-            rows = self._changed(scope, [self.prepare(r, parent, i)
-                                         for i, r in enumerate(fetched)])
-            yield from self._emit(rows)
+            yield from self._emit(self._changed(scope, prepared))
             if stream.mode == "reconciled":
                 self._vanished(scope)
                 version = self._version(value)
@@ -244,3 +304,11 @@ class StreamRun:
         if rows:
             self.report.count(self.stream.name, len(rows))
             yield rows
+
+
+def _record_id(record: Any, keys: tuple[str, ...]) -> str:
+    """The record's key fields Zoom sent, `id=123`, to name it in an error."""
+    if not isinstance(record, dict):
+        return ""
+    names = [k for k in (*keys, "id", "uuid", "email") if record.get(k) is not None]
+    return ", ".join(f"{k}={record[k]}" for k in dict.fromkeys(names[:2]))

@@ -21,6 +21,20 @@ class Skipped:
     message: str
 
 
+@dataclass(frozen=True)
+class Failed:
+    """A list or partition that failed this run (Zoom's errors outlived the retries, or its
+    answer broke the API's rules): skipped with what depends on it, read again next run."""
+
+    stream: str  # the stream, or the list its partitions come from ("users list")
+    partition: str  # "" for a whole list
+    request: str  # `GET /users?status=active&page_size=2000`
+    status: int  # 0: no response
+    code: int | None
+    answer: str
+    kind: str = ""  # the error's class: RetryableAPIError, InvalidAnswerError, FatalAPIError...
+
+
 @dataclass
 class RunReport:
     """Filled while a run goes; thread-safe. `ok` is False for any partial run."""
@@ -35,6 +49,7 @@ class RunReport:
     skipped: list[Skipped] = field(default_factory=list)
     stopped: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    failures: list[Failed] = field(default_factory=list)
     error: str | None = None
     deleted: dict[str, int] = field(default_factory=dict)  # rows marked deleted, per stream
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -50,8 +65,20 @@ class RunReport:
             self.stopped.setdefault(stream, reason)
 
     def fail(self, stream: str, reason: str) -> None:
+        """The stream did not read everything: its bookmark stays, the run is partial."""
         with self._lock:
             self.failed.setdefault(stream, reason)
+
+    def fail_partition(self, stream: str, partition: str, exc: BaseException) -> None:
+        """A partition (or, with `partition=""`, a whole list) failed: record what was asked
+        and what came back; `stream` fails with it."""
+        status, code = getattr(exc, "status", 0), getattr(exc, "code", None)
+        request = getattr(exc, "request", "")
+        answer = getattr(exc, "message", None) or str(exc)
+        with self._lock:
+            self.failures.append(Failed(stream, partition, request, status, code, answer,
+                                        type(exc).__name__))
+            self.failed.setdefault(stream, f"{partition}: {exc}" if partition else str(exc))
 
     def plan(self, stream: str, total: int) -> None:
         with self._lock:
@@ -100,6 +127,7 @@ class RunReport:
                 "rows": dict(self.rows), "extracted": dict(self.extracted),
                 "calls": {k: dict(v) for k, v in self.calls.items()},
                 "skipped": [asdict(s) for s in self.skipped], "stopped": dict(self.stopped),
-                "failed": dict(self.failed), "error": self.error,
+                "failed": dict(self.failed), "failures": [asdict(f) for f in self.failures],
+                "error": self.error,
                 "deleted": dict(self.deleted),
             }

@@ -126,6 +126,7 @@ def run(
                            if not t.startswith("_dlt")}
     finally:
         fanout.close()
+        client.cancel()  # a call still retrying in a leftover thread ends now
         report.finished = time.time()
         report.calls = {label: asdict(stats) for label, stats in client.stats().items()}
         if own_client:

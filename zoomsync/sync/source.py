@@ -6,8 +6,10 @@
 
 Each resource asks `Discovery` for its partitions, fetches them concurrently through the
 paced client, and yields rows with their parent's key. Zoom's errors are handled per
-partition: a partition Zoom will not serve yet (3001 ...) is skipped and reported; a
-missing plan, scope or spent daily cap stops that stream; anything else stops the run.
+partition (`errors.stops`): a partition Zoom will not serve yet (3001 ...) is skipped; one
+that fails through its retries or answers against the API's rules is skipped with what
+depends on it, reported, and read again next run; a missing plan, scope or spent daily cap
+stops that stream; only refused credentials (and the destination) stop the run.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from zoomsync.errors import (
     DailyLimitError,
     EntitlementError,
     ScopeError,
+    stops,
 )
 from zoomsync.sync.deletes import DELETED_AT
 from zoomsync.sync.discovery import REPORT_DAYS, Discovery
@@ -36,6 +39,7 @@ from zoomsync.sync.incremental import Policy, StreamRun
 from zoomsync.sync.report import RunReport
 from zoomsync.sync.state import Tracker
 from zoomsync.zoom import Pacer, ZoomClient, ZoomCredentials, path_for
+from zoomsync.zoom.pagination import records
 
 log = logging.getLogger("zoomsync.sync")
 
@@ -55,6 +59,11 @@ class Context:
     incremental: bool = True  # False: read and load everything, keep no state
     full_refresh: tuple[str, ...] = ()  # streams whose state is cleared first
 
+    def stop(self) -> None:
+        """The run is ending: calls not started are cancelled, waits and retries end."""
+        self.fanout.close()
+        self.client.cancel()
+
 
 def account_column(settings: Settings) -> bool:
     """Whether rows carry `account_id`: configured accounts loaded into shared tables."""
@@ -72,7 +81,9 @@ def client_from(settings: Settings) -> ZoomClient:
     account_id, client_id, secret = settings.require_credentials()
     return ZoomClient(ZoomCredentials(account_id, client_id, secret), api_url=settings.api_url,
                       oauth_url=settings.oauth_url,
-                      pacer=Pacer(plan=settings.plan, budget=settings.budget))
+                      pacer=Pacer(plan=settings.plan, budget=settings.budget,
+                                  backoff=settings.retry_backoff),
+                      max_retries=settings.max_retries, backoff=settings.retry_backoff)
 
 
 def zoom_source(
@@ -101,6 +112,7 @@ def zoom_source(
     settings = settings or Settings()
     chosen = select(streams)
     client = client or client_from(settings)
+    client.resume()  # a new run: an earlier one may have cancelled the client's calls
     report = report if report is not None else RunReport()
     report.streams = [s.name for s in chosen]
     fanout = fanout or FanOut(settings.workers)
@@ -145,6 +157,12 @@ def _resource(stream: Stream, ctx: Context) -> Any:
             # Stop this stream only; the others still load, and the run reports partial.
             ctx.report.stop(stream.name, str(exc))
             log.warning("stream %s stopped: %s", stream.name, exc)
+        except Exception as exc:
+            if stops(exc) == "run":
+                # dlt waits for the other streams' running steps before it reports this
+                # error: make every call they wait on or retry end now (RunStopped).
+                ctx.stop()
+            raise
 
     return dlt.resource(
         rows, name=stream.name, table_name=stream.name, write_disposition="merge",
@@ -197,8 +215,8 @@ def _fetch(stream: Stream, ctx: Context, value: Any, since: date | None = None
                     page_size=stream.page_size, key=_key(stream),
                     paging="page_number" if stream.page_number else "token"))
             else:
-                out.extend(client.get(path, query, label=stream.label).get(stream.list_key)
-                           or [])
+                out.extend(records(client.get(path, query, label=stream.label),
+                                   stream.list_key, path, query))
     return out
 
 

@@ -168,6 +168,11 @@ class Applier:
             load(self.pipeline, self.target, self.target.adapt(source), report)
         except PipelineStepFailed as exc:
             raise _cause(exc) from None
+        for failed in report.failures:
+            if failed.kind == FatalAPIError.__name__:  # never accepted: set the event aside
+                method, _, path = failed.request.partition(" ")
+                raise FatalAPIError(failed.status, failed.code, failed.answer, method,
+                                    path.partition("?")[0])
         if report.failed or report.error:  # failed after its retries: try again later
             raise DestinationError("webhook refresh incomplete: " + "; ".join(report.reasons()))
         for stream, reason in report.stopped.items():
