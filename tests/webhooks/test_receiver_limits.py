@@ -7,6 +7,7 @@ upgrade changes it, they fail rather than leave slow clients open again."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import resource
@@ -30,6 +31,7 @@ from tests.webhooks.helpers import SECRET, encode, event, receiver, signed
 from zoomsync.config import settings_with
 from zoomsync.webhooks.connections import (
     ConnectionLimits,
+    QuietOverload,
     accept_backlog,
     default_max_connections,
     fd_reserve,
@@ -227,6 +229,25 @@ def test_uvicorn_alone_still_leaves_an_unfinished_request_head_open() -> None:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_repeated_accept_errors_are_one_line_without_traceback() -> None:
+    quiet = QuietOverload(every=60)
+    records = []
+    for _ in range(5):
+        try:
+            raise OSError(errno.EMFILE, "Too many open files")
+        except OSError:
+            records.append(logging.LogRecord(
+                "asyncio", logging.ERROR, __file__, 1,
+                "socket.accept() out of system resource\nsocket: <fd=9>", None, sys.exc_info()))
+    passed = [rec for rec in records if quiet.filter(rec)]
+    assert len(passed) == 1
+    assert passed[0].exc_info is None
+    assert passed[0].getMessage() == "socket.accept() out of system resource"
+    other = logging.LogRecord("asyncio", logging.ERROR, __file__, 1, "something else", None,
+                              None)
+    assert quiet.filter(other)
 
 
 # --- the real process under a low open-file limit -----------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import resource
 import time
 from collections import Counter
@@ -235,3 +236,37 @@ def guarded_protocol(guard: ConnectionGuard) -> type[GuardedH11Protocol]:
     builds one protocol per connection from the class and its own arguments)."""
     return cast(type[GuardedH11Protocol],
                 type("GuardedH11Protocol", (GuardedH11Protocol,), {"guard": guard}))
+
+
+class QuietOverload(logging.Filter):
+    """Per-event lines that an overload repeats (asyncio's accept error, with a traceback,
+    many times a tick; uvicorn's "Invalid HTTP request received." per bad client): the
+    first of each kind in `every` seconds passes as one line without its traceback, saying
+    how many were dropped since the last; the others are dropped."""
+
+    PREFIXES = ("socket.accept() out of system resource", "Invalid HTTP request received.")
+
+    def __init__(self, every: float = 10.0) -> None:
+        super().__init__()
+        self.every = every
+        self._last: dict[str, float] = {}
+        self._dropped: Counter[str] = Counter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.msg if isinstance(record.msg, str) else ""
+        kind = next((p for p in self.PREFIXES if message.startswith(p)), None)
+        if kind is None:
+            return True
+        now = time.monotonic()
+        if now - self._last.get(kind, -math.inf) < self.every:
+            self._dropped[kind] += 1
+            return False
+        self._last[kind] = now
+        dropped = self._dropped.pop(kind, 0)
+        record.msg = kind + (f" ({dropped} more dropped since the last)" if dropped else "")
+        record.args, record.exc_info, record.exc_text, record.stack_info = None, None, None, None
+        return True
+
+
+# The loggers QuietOverload watches: asyncio's accept loop and uvicorn's protocol errors.
+QUIET_LOGGERS = ("asyncio", "uvicorn.error")

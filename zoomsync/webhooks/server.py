@@ -8,6 +8,8 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,10 @@ import uvicorn
 from zoomsync.config import Settings
 from zoomsync.errors import ConfigError
 from zoomsync.webhooks.connections import (
+    QUIET_LOGGERS,
     ConnectionGuard,
     ConnectionLimits,
+    QuietOverload,
     default_max_connections,
     guarded_protocol,
     open_file_limit,
@@ -108,6 +112,21 @@ class RunningReceiver:
         self.stop()
 
 
+@contextmanager
+def quiet_overload() -> Iterator[None]:
+    """asyncio's and uvicorn's per-event overload lines, at most one a kind per 10 s and
+    without tracebacks (QuietOverload), while the receiver serves."""
+    quiet = QuietOverload()
+    loggers = [logging.getLogger(name) for name in QUIET_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
+
+
 def receiver_config(settings: Settings, path: str) -> ReceiverConfig:
     """The receiver's checks from the settings; one clear line if the secret is missing."""
     secret = settings.webhook_secret_token
@@ -151,7 +170,8 @@ def serve(settings: Settings, *, host: str, port: int, path: str = DEFAULT_PATH,
                  guard.limits.max_connections)
         server = uvicorn.Server(uvicorn_config(app, host, port, guard))
         try:
-            server.run()
+            with quiet_overload():
+                server.run()
         finally:  # uvicorn re-raises the SIGINT it stopped for: KeyboardInterrupt
             guard.flush()
     finally:
