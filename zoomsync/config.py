@@ -131,6 +131,8 @@ class Settings(BaseSettings):
     webhook_spool: Path = Path("zoomsync-webhooks.sqlite")
     webhook_max_age: float = Field(300, gt=0, description="Seconds a signed timestamp is fresh.")
     webhook_max_body: int = Field(1_048_576, ge=1024, description="Largest body accepted, bytes.")
+    # Default: the open-file limit less a reserve for the spool and logs (webhooks/connections.py).
+    webhook_max_connections: int | None = Field(None, ge=1, description="Open connections cap.")
 
     @classmethod
     def settings_customise_sources(

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from tests.emulator.webhook_receiver import expected_signature
 from zoomsync.emulator.oauth import DEFAULT_CREDENTIALS as CREDS
 from zoomsync.emulator.server import RunningEmulator
+from zoomsync.webhooks.connections import ConnectionLimits
 from zoomsync.webhooks.receiver import ReceiverConfig
 from zoomsync.webhooks.server import RunningReceiver
 
@@ -38,8 +39,10 @@ def encode(obj: Any) -> bytes:
 
 
 @contextmanager
-def receiver(spool: Path, **config: Any) -> Iterator[RunningReceiver]:
-    with RunningReceiver(ReceiverConfig(secret_token=SecretStr(SECRET), **config), spool) as r:
+def receiver(spool: Path, *, limits: ConnectionLimits | None = None,
+             **config: Any) -> Iterator[RunningReceiver]:
+    with RunningReceiver(ReceiverConfig(secret_token=SecretStr(SECRET), **config), spool,
+                         limits=limits) as r:
         yield r
 
 

@@ -8,6 +8,8 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,15 @@ import uvicorn
 
 from zoomsync.config import Settings
 from zoomsync.errors import ConfigError
+from zoomsync.webhooks.connections import (
+    QUIET_LOGGERS,
+    ConnectionGuard,
+    ConnectionLimits,
+    QuietOverload,
+    default_max_connections,
+    guarded_protocol,
+    open_file_limit,
+)
 from zoomsync.webhooks.receiver import DEFAULT_PATH, ReceiverConfig, make_app
 from zoomsync.webhooks.spool import Spool
 
@@ -27,23 +38,47 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
-    # Zoom waits 3 s for an answer and opens a new connection per delivery: short keep-alive.
+def uvicorn_config(app: Any, host: str, port: int, guard: ConnectionGuard) -> uvicorn.Config:
+    """uvicorn serving `app` with `guard`'s head deadline and connection cap (connections.py).
+    The backlog is also how many connections asyncio accepts at once, before the cap can
+    close any: it is kept within the descriptors the cap leaves free. No websockets."""
+    limits = guard.limits
     return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                          lifespan="off", timeout_keep_alive=5, server_header=False)
+                          lifespan="off", server_header=False, http=guarded_protocol(guard),
+                          ws="none", timeout_keep_alive=limits.keep_alive,
+                          backlog=limits.backlog)
+
+
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    """The cap from RLIMIT_NOFILE, or ZOOMSYNC_WEBHOOK_MAX_CONNECTIONS; a warning if that
+    leaves the spool and logs less than the reserve."""
+    limits = ConnectionLimits.from_open_files(settings.webhook_max_connections)
+    room = default_max_connections()
+    if room < 64 and settings.webhook_max_connections is None:
+        log.warning("the open-file limit (%d) leaves room for %d connections only; raise it "
+                    "(systemd: LimitNOFILE=)", open_file_limit(), room)
+    if limits.max_connections > room:
+        log.warning("ZOOMSYNC_WEBHOOK_MAX_CONNECTIONS=%d is more than the open-file limit "
+                    "(%d) leaves room for (%d): a flood of connections can make the spool "
+                    "fail with 'Too many open files'; raise the limit (systemd: LimitNOFILE=)",
+                    limits.max_connections, open_file_limit(), room)
+    return limits
 
 
 class RunningReceiver:
     """A receiver served by uvicorn in a daemon thread at `url`; `stop()` shuts it down."""
 
     def __init__(self, config: ReceiverConfig, spool_path: Path, *, host: str = "127.0.0.1",
-                 port: int = 0, on_spooled: Any = None) -> None:
+                 port: int = 0, on_spooled: Any = None,
+                 limits: ConnectionLimits | None = None) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.config = config
         self.spool = Spool(spool_path)
         self.app = make_app(config, self.spool, on_spooled=on_spooled)
-        self._server = uvicorn.Server(uvicorn_config(self.app, host, self.port))
+        self.guard = ConnectionGuard(limits or ConnectionLimits.from_open_files(),
+                                     self.app.state.metrics)
+        self._server = uvicorn.Server(uvicorn_config(self.app, host, self.port, self.guard))
         self._thread = threading.Thread(target=self._server.run, name="zoomsync-webhooks",
                                         daemon=True)
 
@@ -67,6 +102,7 @@ class RunningReceiver:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+        self.guard.flush()  # the overload window still open when the loop ended
         self.spool.close()
 
     def __enter__(self) -> RunningReceiver:
@@ -74,6 +110,21 @@ class RunningReceiver:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextmanager
+def quiet_overload() -> Iterator[None]:
+    """asyncio's and uvicorn's per-event overload lines, at most one a kind per 10 s and
+    without tracebacks (QuietOverload), while the receiver serves."""
+    quiet = QuietOverload()
+    loggers = [logging.getLogger(name) for name in QUIET_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
 
 
 def receiver_config(settings: Settings, path: str) -> ReceiverConfig:
@@ -113,9 +164,16 @@ def serve(settings: Settings, *, host: str, port: int, path: str = DEFAULT_PATH,
                                       name="zoomsync-applier", daemon=True)
             worker.start()
         app = make_app(config, spool, on_spooled=wake.set)
-        log.info("webhook receiver on http://%s:%s%s, spool %s%s", host, port, path,
-                 settings.webhook_spool, ", applying" if apply else "")
-        uvicorn.Server(uvicorn_config(app, host, port)).run()
+        guard = ConnectionGuard(connection_limits(settings), app.state.metrics)
+        log.info("webhook receiver on http://%s:%s%s, spool %s%s, at most %d connections",
+                 host, port, path, settings.webhook_spool, ", applying" if apply else "",
+                 guard.limits.max_connections)
+        server = uvicorn.Server(uvicorn_config(app, host, port, guard))
+        try:
+            with quiet_overload():
+                server.run()
+        finally:  # uvicorn re-raises the SIGINT it stopped for: KeyboardInterrupt
+            guard.flush()
     finally:
         stop.set()
         if worker is not None:
