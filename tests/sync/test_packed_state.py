@@ -147,3 +147,33 @@ def test_a_stream_that_ends_stops_early_or_fails_leaves_its_hashes_packed() -> N
     [failure] = report.failures
     assert (failure.stream, failure.partition) == ("users", "u1")
     assert "record id=u1" in failure.answer and "RuntimeError: boom" in failure.answer
+
+
+def test_a_key_sent_twice_loads_once_with_its_last_row_and_counts_once() -> None:
+    """The report's rows are what the table holds after its merge (issue 13, part 8)."""
+    from zoomsync.sync.fanout import FanOut
+
+    pages = {(2026, 5): [{"date": "a", "n": 1}, {"date": "b", "n": 1}, {"date": "a", "n": 2}],
+             (2026, 6): [{"date": "b", "n": 2}, {"date": "c", "n": 1}]}
+
+    class Months(_Users):
+        def months(self, since: Any) -> list[tuple[int, int]]:
+            return list(pages)
+
+    report = RunReport()
+    fan = FanOut(1)
+    try:
+        run = StreamRun(CATALOG["daily_usage"], Months(), Tracker({}), fanout=fan,
+                        report=report, prepare=lambda r, p, i: r, account_id="acc",
+                        fetch=lambda month, since: pages[month])
+        batches = list(run.rows())
+    finally:
+        fan.close()
+    # Within a month the last row of a key wins; a key the month before loaded replaces
+    # that row: extracted again, but not one row more in the table.
+    assert sorted(map(str, batches)) == sorted(map(str, [
+        [{"date": "a", "n": 2}, {"date": "b", "n": 1}],
+        [{"date": "b", "n": 2}, {"date": "c", "n": 1}]]))
+    assert report.extracted["daily_usage"] == 4 and report.replaced["daily_usage"] == 1
+    report.loaded({"daily_usage": 4, "_dlt_loads": 1})
+    assert report.rows == {"daily_usage": 3}

@@ -154,8 +154,23 @@ class StreamRun:
 
     # -- rows discovery has read anyway ---------------------------------------------------
     def _changed(self, scope: str, records: Rows) -> Rows:
+        """The new or changed rows, one per key: the last, as the table's merge keeps it.
+
+        Zoom (or a mock of it) may send a key twice; loading both would count rows that
+        merge into one. A key repeated across batches cannot be taken back: the report
+        counts it as replacing a row of this run (RunReport.replaced)."""
         pk = self.stream.primary_key
-        return [r for r in records if self.tracker.changed(scope, key_of(r, pk), r)]
+        latest = {key_of(r, pk): r for r in records}
+        seen = self.tracker.seen.get(scope, set())
+        again = {k for k in latest if k in seen}
+        rows, replaced = [], 0
+        for key, row in latest.items():
+            if self.tracker.changed(scope, key, row):
+                rows.append(row)
+                replaced += key in again
+        if replaced:
+            self.report.replace(self.stream.name, replaced)
+        return rows
 
     def _users(self) -> Iterator[Rows]:
         out: Rows = []
@@ -176,11 +191,9 @@ class StreamRun:
                 self.tracker.seen.setdefault(ACCOUNT_SCOPE, set()).add(
                     key_of(row, self.stream.primary_key))
                 continue
-            row = prepared
-            if self.tracker.changed(ACCOUNT_SCOPE, key_of(row, self.stream.primary_key), row):
-                out.append(row)
-            self.tracker.set_version(str(row["id"]), user["_list_version"])
-        yield from self._emit(out)
+            out.append(prepared)
+            self.tracker.set_version(str(prepared["id"]), user["_list_version"])
+        yield from self._emit(self._changed(ACCOUNT_SCOPE, out))
         self._vanished(ACCOUNT_SCOPE)
 
     def _definitions(self, kind: str) -> Iterator[Rows]:

@@ -44,6 +44,8 @@ class RunReport:
     finished: float | None = None
     rows: dict[str, int] = field(default_factory=dict)
     extracted: dict[str, int] = field(default_factory=dict)
+    # Rows extracted again under a key extracted earlier in the run: merged into one.
+    replaced: dict[str, int] = field(default_factory=dict)
     partitions: dict[str, list[int]] = field(default_factory=dict)  # stream -> [done, total]
     calls: dict[str, dict[str, float]] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
@@ -104,6 +106,18 @@ class RunReport:
         with self._lock:
             self.extracted[stream] = self.extracted.get(stream, 0) + n
 
+    def replace(self, stream: str, n: int) -> None:
+        """`n` rows of `stream` replace rows extracted earlier in this run (same key)."""
+        with self._lock:
+            self.replaced[stream] = self.replaced.get(stream, 0) + n
+
+    def loaded(self, normalized: dict[str, int]) -> None:
+        """Rows loaded per table, from dlt's normalize counts less the rows the tables'
+        merge folds into one (keys extracted twice in the run)."""
+        with self._lock:
+            self.rows = {t: n - self.replaced.get(t, 0) for t, n in normalized.items()
+                         if not t.startswith("_dlt")}
+
     @property
     def ok(self) -> bool:
         return not (self.stopped or self.failed or self.error)
@@ -125,6 +139,7 @@ class RunReport:
             return {
                 "ok": self.ok, "streams": list(self.streams), "duration": round(self.duration, 3),
                 "rows": dict(self.rows), "extracted": dict(self.extracted),
+                "replaced": dict(self.replaced),
                 "calls": {k: dict(v) for k, v in self.calls.items()},
                 "skipped": [asdict(s) for s in self.skipped], "stopped": dict(self.stopped),
                 "failed": dict(self.failed), "failures": [asdict(f) for f in self.failures],

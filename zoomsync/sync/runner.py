@@ -122,8 +122,7 @@ def run(
         report.deleted = apply_pending(pipeline, target, _account_key(settings))
         trace = pipeline.last_trace
         if trace is not None and trace.last_normalize_info is not None:
-            report.rows = {t: n for t, n in trace.last_normalize_info.row_counts.items()
-                           if not t.startswith("_dlt")}
+            report.loaded(trace.last_normalize_info.row_counts)
     finally:
         fanout.close()
         client.cancel()  # a call still retrying in a leftover thread ends now

@@ -181,8 +181,8 @@ class Applier:
             log.warning("webhook refresh of %s skipped: %s", stream, reason)
         trace = self.pipeline.last_trace
         if trace is not None and trace.last_normalize_info is not None:
-            result.rows = {t: n for t, n in trace.last_normalize_info.row_counts.items()
-                           if not t.startswith("_dlt")}
+            report.loaded(trace.last_normalize_info.row_counts)
+            result.rows = dict(report.rows)
         result.deleted = self._mark_deleted(self._gone(report, discovery, streams))
         return report
 
