@@ -104,9 +104,9 @@ def _token_pass(get: GetPage, path: str, params: dict[str, Any], list_key: str,
             return
         pages += 1
         empty = 0 if items else empty + 1
-        if isinstance(body.get("total_records"), int):
-            total = max(total, body["total_records"])
-        size = body.get("page_size") if isinstance(body.get("page_size"), int) else page_size
+        said = _count(body, "total_records")
+        total = total if said is None else max(total, said)
+        size = _count(body, "page_size") or page_size
         if token in seen:
             # Following it would loop forever (singer-sdk's paginator guards the same way).
             fault = "a next_page_token it had sent before"
@@ -138,12 +138,12 @@ def by_number(
         items = records(body, list_key, path, query)
         if not items:
             return
-        size = body.get("page_size") if isinstance(body.get("page_size"), int) else page_size
-        total = body.get("total_records")
+        size = _count(body, "page_size") or page_size
+        total = _count(body, "total_records")
         fault = None
         if items == previous:
             fault = f"page {page} equal to page {page - 1}"
-        elif isinstance(total, int) and page > math.ceil(total / max(size, 1)) + SLACK_PAGES:
+        elif total is not None and page > math.ceil(total / max(size, 1)) + SLACK_PAGES:
             fault = f"a page {page} of a list of {total} records"
         if fault is not None:
             raise InvalidAnswerError(200, None, f"Zoom sent {fault}", "GET", path,
@@ -176,6 +176,12 @@ def records(body: dict[str, Any], list_key: str, path: str,
             return items
         fault = f"{list_key!r} holds a {type(odd).__name__} ({str(odd)[:40]!r}), not an object"
     raise InvalidAnswerError(200, None, fault, "GET", path, query=urlencode(query or {}))
+
+
+def _count(body: dict[str, Any], name: str) -> int | None:
+    """A count Zoom sends (`page_size`, `total_records`), if it is one."""
+    value = body.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _digest_with(key: Key | None) -> Callable[[dict[str, Any]], bytes]:
