@@ -12,7 +12,9 @@
     │   │                      streams until `retry_at`
     │   ├── RetryableAPIError  429/5xx/transport failures outlived the retries: run again later
     │   └── FatalAPIError      any other 4xx: a bug or an unsupported request, stop
-    └── DestinationError       the warehouse refused or failed a load
+    ├── DestinationError       the warehouse refused or failed a load
+    └── DestinationBusy        another process holds the destination: a zoomsync run
+                               (lock.LockHeld) or a program with the DuckDB file open (exit 75)
 
 Messages are one line, say what to do, and never contain a secret.
 """
@@ -32,6 +34,10 @@ class ConfigError(ZoomSyncError):
 
 class DestinationError(ZoomSyncError):
     """The destination failed a load or refused a statement."""
+
+
+class DestinationBusy(ZoomSyncError):
+    """Another process holds the destination now; the message names it (pid, command)."""
 
 
 class ZoomAPIError(ZoomSyncError):
@@ -144,9 +150,15 @@ class FatalAPIError(ZoomAPIError):
 # Exit codes of the `zoomsync` command (README, "Exit codes"): what a scheduler does next.
 EXIT_PARTIAL = 1  # partial or transient: run again later, as a schedule would
 EXIT_FIX = 2  # input, settings or credentials the user must fix: running again won't help
+# EX_TEMPFAIL (sysexits.h), "try again later": another process holds the destination. cron
+# and systemd report it as a failure; a wrapper can tell it from one (docs/scheduling.md).
+EXIT_LOCKED = 75
 
 
 def exit_code(exc: ZoomSyncError) -> int:
-    """2 when the user must fix something first, 1 when a later run may well succeed (Zoom or
-    the network failing through the retries, the warehouse unreachable or failing a load)."""
+    """2 when the user must fix something first, 75 when another process holds the
+    destination, 1 when a later run may well succeed (Zoom or the network failing through
+    the retries, the warehouse unreachable or failing a load)."""
+    if isinstance(exc, DestinationBusy):
+        return EXIT_LOCKED
     return EXIT_FIX if isinstance(exc, ConfigError | AuthError) else EXIT_PARTIAL

@@ -24,13 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from zoomsync.errors import ZoomSyncError
+from zoomsync.errors import EXIT_LOCKED, DestinationBusy
 
-# EX_TEMPFAIL (sysexits.h): "try again later"; cron and systemd report it as a failure.
-LOCKED_EXIT_CODE = 75
+LOCKED_EXIT_CODE = EXIT_LOCKED  # what `zoomsync` exits with on LockHeld (errors.exit_code)
 
 
-class LockHeld(ZoomSyncError):
+class LockHeld(DestinationBusy):
     """Another zoomsync process holds the run lock."""
 
     def __init__(self, path: Path, holder: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
 """The `zoomsync` command line: a thin shell over the library.
 
 Expected errors print one line, never a traceback, and exit 2 when the user must fix
-something first, 1 when a later run may succeed (errors.exit_code; README, "Exit codes").
+something first, 75 when another process holds the destination, 1 when a later run may
+succeed (errors.exit_code; README, "Exit codes").
 Each module here registers its commands on the one typer `app` (common.py).
 """
 
@@ -15,7 +16,6 @@ from rich.markup import escape
 
 from zoomsync.cli.common import app, console
 from zoomsync.errors import ZoomSyncError, exit_code
-from zoomsync.lock import LOCKED_EXIT_CODE, LockHeld
 
 __all__ = ["app", "main"]
 
@@ -56,10 +56,7 @@ def main() -> None:
         # Without standalone mode click returns a command's exit code instead of exiting.
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
-    except LockHeld as exc:  # another zoomsync runs: "try again later", not bad input
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        sys.exit(LOCKED_EXIT_CODE)
-    except ZoomSyncError as exc:
+    except ZoomSyncError as exc:  # 75 for a held lock: "try again later", not bad input
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(exit_code(exc))
     except typer.Exit as exc:
