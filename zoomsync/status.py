@@ -28,12 +28,16 @@ NONE = "—"
 
 
 def files(settings: Settings) -> tuple[Path, Path]:
-    """The account's (status file, lock file), next to its pipeline's state."""
+    """The account's (status file, lock file): the status next to its pipeline's state, the
+    lock named after its destination (lock.py)."""
     from zoomsync.destinations import resolve
+    from zoomsync.lock import lock_for
     from zoomsync.sync.runner import pipeline_name, pipelines_dir
 
-    base = pipelines_dir(settings).expanduser() / pipeline_name(settings, resolve(settings))
-    return base.with_name(base.name + ".status.json"), base.with_name(base.name + ".lock")
+    target = resolve(settings)
+    base = pipelines_dir(settings).expanduser() / pipeline_name(settings, target)
+    return (base.with_name(base.name + ".status.json"),
+            lock_for(target, settings.dataset_name)[0])
 
 
 def read(path: Path) -> dict[str, Any]:

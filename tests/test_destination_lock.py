@@ -1,0 +1,179 @@
+"""The run lock belongs to the destination: runs into one DuckDB file or one warehouse dataset
+exclude each other whatever their pipelines directories; runs into different ones do not."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import small_account
+from tests.sync.test_run_cli import env_for
+from zoomsync.config import Settings
+from zoomsync.destinations import resolve
+from zoomsync.emulator.server import RunningEmulator
+from zoomsync.lock import LOCKED_EXIT_CODE, RunLock, holder, lock_for
+from zoomsync.status import files
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[RunningEmulator]:
+    with small_account(users=4) as running:
+        yield running
+
+
+def tokens_issued(emu: RunningEmulator) -> int:
+    """Every zoomsync run asks for a token before its first Zoom call."""
+    counters = httpx.get(f"{emu.base_url}/_emulator/counters", timeout=10).json()
+    return int(counters["tokens"]["tokens_issued"])
+
+
+class Scheduler:
+    """`zoomsync run --every 1h`: it holds its destination's lock while it sleeps."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "zoomsync", "run", "--streams", "users", "--every", "1h"],
+            env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text: str, timeout: float = 40) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            assert self.proc.poll() is None, "\n".join(self.lines)
+            assert time.monotonic() < deadline, "\n".join(self.lines[-20:])
+            time.sleep(0.05)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=20)
+        self._reader.join(timeout=5)  # the reader drains the pipe to its end
+        assert self.proc.stderr is not None
+        self.proc.stderr.close()
+        return code
+
+
+def zoomsync(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "zoomsync", "run", "--streams", "users", *args],
+                          env=env, cwd=cwd, capture_output=True, text=True, timeout=50)
+
+
+def test_one_duckdb_file_one_run_whatever_the_pipelines_dir(emu: RunningEmulator,
+                                                            tmp_path: Path) -> None:
+    db, other_db = tmp_path / "w.duckdb", tmp_path / "other.duckdb"
+    first = Scheduler(env_for(emu, tmp_path, ZOOMSYNC_PIPELINES_DIR=str(tmp_path / "a"),
+                              ZOOMSYNC_DUCKDB_PATH=str(db)), tmp_path)
+    try:
+        first.wait_for("next run")  # its run is over; it sleeps, holding the lock
+        lock = tmp_path / "w.duckdb.zoomsync.lock"
+        assert holder(lock)["pid"] == first.proc.pid  # type: ignore[index]
+        tokens = tokens_issued(emu)
+
+        # Another pipelines folder, same file: refused before any Zoom call, in one line.
+        began = time.monotonic()
+        second = zoomsync(env_for(emu, tmp_path, ZOOMSYNC_PIPELINES_DIR=str(tmp_path / "b"),
+                                  ZOOMSYNC_DUCKDB_PATH=str(db)), tmp_path)
+        took = time.monotonic() - began
+        assert second.returncode == LOCKED_EXIT_CODE, second.stderr
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1, second.stderr
+        assert f"another zoomsync is running into the DuckDB file {db}" in lines[0]
+        assert f"pid {first.proc.pid} on " in lines[0] and "--every 1h" in lines[0]
+        assert tokens_issued(emu) == tokens and took < 15
+        assert not (tmp_path / "b").exists()  # not even a pipeline was set up
+
+        # Another file, same pipelines folder: runs beside the first, to the end.
+        third = zoomsync(env_for(emu, tmp_path, ZOOMSYNC_PIPELINES_DIR=str(tmp_path / "a"),
+                                 ZOOMSYNC_DUCKDB_PATH=str(other_db)), tmp_path, "--json")
+        assert third.returncode == 0, third.stderr
+        assert json.loads(third.stdout)["rows"]["users"] == len(emu.emulator.dataset.live_users())
+        assert first.proc.poll() is None
+    finally:
+        code = first.stop()
+    assert code == 0, "\n".join(first.lines)
+    status_file, _ = files(Settings.model_validate({"pipelines_dir": tmp_path / "a",
+                                                    "duckdb_path": db}))
+    assert json.loads(status_file.read_text())["last_run"]["ok"] is True
+    assert not lock.exists()  # released and removed: nothing left beside the file
+
+
+def test_a_warehouse_lock_is_keyed_by_place_and_dataset_never_by_login(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch
+                                                                    ) -> None:
+    pytest.importorskip("psycopg2")
+    pytest.importorskip("adbc_driver_postgresql")
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    def lock(url: str, dataset: str = "zoom") -> tuple[Path, str]:
+        settings = Settings.model_validate({"destination": "postgres", "postgres_url": url,
+                                            "dataset_name": dataset})
+        return lock_for(resolve(settings), settings.dataset_name)
+
+    path, what = lock("postgresql://loader:pw-one-123@DB.example.com/analytics")
+    # Another login, the port spelled out: the same tables, so the same lock.
+    assert lock("postgres://admin:pw-two-456@db.example.com:5432/analytics")[0] == path
+    assert lock("postgresql://loader:pw-one-123@db.example.com/analytics", "zoom_emea")[0] != path
+    assert lock("postgresql://loader:pw-one-123@db.example.com/other")[0] != path
+    assert lock("postgresql://loader:pw-one-123@db2.example.com/analytics")[0] != path
+    assert path.parent == tmp_path / ".zoomsync" / "locks"
+    assert what == "dataset zoom of postgres://db.example.com:5432/analytics"
+    held = RunLock(path, what=what)
+    assert held.acquire()
+    try:
+        text = path.read_text()
+        assert "db.example.com" in text
+        assert not any(s in f"{path}{text}" for s in ("pw-one-123", "loader", "admin"))
+    finally:
+        held.release()
+    assert not path.exists()
+
+
+def test_a_bucket_lock_ignores_credentials_and_query(tmp_path: Path) -> None:
+    from zoomsync.destinations.target import Target
+
+    plain = Target("delta", "delta:s3://Bucket/zoom/", None, None)
+    secret = Target("delta", "delta:s3://key:secret-789@bucket/zoom?sig=secret-789", None, None)
+    assert lock_for(plain, "zoom") == lock_for(secret, "zoom")
+    assert "secret-789" not in str(lock_for(secret, "zoom"))
+    local = Target("duckdb", f"duckdb:{tmp_path / 'w.duckdb'}", None, None,
+                   local_file=tmp_path / "w.duckdb")
+    assert lock_for(local, "zoom")[0] == tmp_path / "w.duckdb.zoomsync.lock"
+
+
+def test_a_lock_released_while_another_waits_is_not_held_twice(tmp_path: Path) -> None:
+    """The holder removes the file as it lets go: a waiter that opened the old file must lock
+    the new one, or a third process creating it would hold a lock at the same time."""
+    path = tmp_path / "w.duckdb.zoomsync.lock"
+    first = RunLock(path)
+    assert first.acquire()
+    waiter = RunLock(path)
+    got: list[bool] = []
+    thread = threading.Thread(target=lambda: got.append(waiter.acquire(wait=True, poll=0.02)))
+    thread.start()
+    time.sleep(0.2)  # the waiter has opened the file and polls its flock
+    first.release()
+    thread.join(timeout=10)
+    assert got == [True] and waiter.held
+    assert path.exists() and holder(path) is not None  # what it holds is the file at the path
+    third = RunLock(path)
+    with pytest.raises(Exception, match="another zoomsync is running"):
+        third.acquire()
+    waiter.release()
