@@ -13,6 +13,7 @@
     │   ├── RetryableAPIError  429/5xx/transport failures outlived the retries: run again later
     │   └── FatalAPIError      any other 4xx: a bug or an unsupported request, stop
     ├── DestinationError       the warehouse refused or failed a load
+    ├── DiskFullError          no space left on a disk a run writes (exit code 1)
     └── DestinationBusy        another process holds the destination: a zoomsync run
                                (lock.LockHeld) or a program with the DuckDB file open (exit 75)
 
@@ -34,6 +35,15 @@ class ConfigError(ZoomSyncError):
 
 class DestinationError(ZoomSyncError):
     """The destination failed a load or refused a statement."""
+
+
+class DiskFullError(ZoomSyncError):
+    """A disk the run writes is full (ENOSPC, EDQUOT).
+
+    Exit code 1, not 2: nothing the user typed is wrong, and space often comes back by
+    itself (logs rotated, temporary files removed, the next load's package is smaller), so
+    a scheduler keeps retrying with backoff instead of stopping; the line says where.
+    """
 
 
 class DestinationBusy(ZoomSyncError):

@@ -229,7 +229,7 @@ def serve(accounts: list[Settings], schedule: Schedule, *, streams: list[str] | 
 
         def on_next(at: float, outcome: Outcome) -> None:
             for status_file, _ in files:
-                status.record_next(status_file, at)
+                _noting(status_file, status.record_next, status_file, at)
             when = datetime.fromtimestamp(at).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
             wait_s = max(0, round(at - time.time()))
             line = f"next run {when} (in {wait_s}s)"
@@ -247,7 +247,7 @@ def serve(accounts: list[Settings], schedule: Schedule, *, streams: list[str] | 
     finally:
         for status_file, lock_file in files:
             if locks[lock_file].held:  # this process ran the account: no run is planned now
-                status.record_next(status_file, None)
+                _noting(status_file, status.record_next, status_file, None)
         for lock in locks.values():
             lock.release()
         stopper.clear()
@@ -276,8 +276,8 @@ def run_account(settings: Settings, status_file: Any, *, streams: list[str] | No
             why = str(exc)
         else:
             why = f"{type(exc).__name__}: {exc}"
-        status.record_run(settings, status_file, started=started, finished=time.time(),
-                          report=None, error=why)
+        _noting(status_file, status.record_run, settings, status_file, started=started,
+                finished=time.time(), report=None, error=why)
         if stopper.aborted:
             return why
         if reraise or (config_fatal and isinstance(exc, (ConfigError, AuthError))):
@@ -285,8 +285,19 @@ def run_account(settings: Settings, status_file: Any, *, streams: list[str] | No
         log.warning("account %s: run failed: %s", label(settings),
                     status.one_line(why, settings))
         return status.one_line(why, settings)
-    status.record_run(settings, status_file, started=started, finished=time.time(),
-                      report=report, error=None)
+    _noting(status_file, status.record_run, settings, status_file, started=started,
+            finished=time.time(), report=report, error=None)
     if show is not None:
         show(settings, report)
     return None if report.ok else "partial run: " + "; ".join(report.reasons())
+
+
+def _noting(status_file: Any, record: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+    """`record(*args, **kwargs)` writes the status file; if the disk refuses (full,
+    read-only), say so in one warning and go on: the run's own outcome — often that very
+    full disk — is what must be shown."""
+    try:
+        record(*args, **kwargs)
+    except OSError as exc:
+        log.warning("could not update the status file %s: %s", status_file,
+                    exc.strerror or exc)

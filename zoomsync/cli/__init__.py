@@ -9,7 +9,9 @@ Each module here registers its commands on the one typer `app` (common.py).
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
+from typing import NoReturn
 
 import typer
 from rich.markup import escape
@@ -26,8 +28,6 @@ for _module in ("sync", "state", "emulator", "webhooks"):
 
 def _logging() -> None:
     """key=value lines on stderr when no one watches a terminal; warnings only otherwise."""
-    import logging
-
     interactive = console.is_terminal
     logging.basicConfig(
         level=logging.WARNING if interactive else logging.INFO,
@@ -38,14 +38,24 @@ def _logging() -> None:
     logging.getLogger("dlt").addFilter(_without_traceback)
 
 
-def _without_traceback(record: object) -> bool:
-    """dlt logs a failed load job with its traceback; the run ends with one line saying what
-    failed and what to do, so its log keeps the message only (unless logging at DEBUG)."""
-    import logging
+def _without_traceback(record: logging.LogRecord) -> bool:
+    """dlt logs a failed load job with its traceback, and each retry of it with a message
+    that quotes the job's traceback as text: on a full disk, hundreds of tracebacks. The
+    run ends with one line saying what failed and what to do, so dlt's log keeps each
+    message, with a quoted traceback cut to the exception line that ends it — the cause
+    stays, the frames go (all of it stays when logging at DEBUG)."""
+    from zoomsync.failures import without_traceback
 
-    if not logging.getLogger().isEnabledFor(logging.DEBUG):
-        record.exc_info = None  # type: ignore[attr-defined]
-        record.exc_text = None  # type: ignore[attr-defined]
+    if logging.getLogger().isEnabledFor(logging.DEBUG):
+        return True
+    record.exc_info = None
+    record.exc_text = None
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed record: logging reports it itself, as it would have
+        return True
+    if "Traceback (most recent call last):" in message:
+        record.msg, record.args = without_traceback(message), None
     return True
 
 
@@ -57,8 +67,11 @@ def main() -> None:
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except ZoomSyncError as exc:  # 75 for a held lock: "try again later", not bad input
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        sys.exit(exit_code(exc))
+        _fail(exc)
+    except OSError as exc:  # a disk full, a folder not writable, outside a sync's steps
+        from zoomsync.failures import explain
+
+        _fail(explain(exc))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -71,4 +84,9 @@ def main() -> None:
             exc.show()
             sys.exit(2)
         raise
+
+
+def _fail(exc: ZoomSyncError) -> NoReturn:
+    console.print(f"[red]error:[/red] {escape(str(exc))}")
+    sys.exit(exit_code(exc))
 

@@ -12,6 +12,7 @@ import tempfile
 from typing import Any
 
 from zoomsync.destinations.target import Target
+from zoomsync.failures import reason
 
 PROBE_ROWS = [{"id": 1, "uuid": "aB/c+d=="}, {"id": 2, "uuid": "Ab/c+d=="}]  # case matters
 
@@ -32,7 +33,7 @@ def check_target(target: Target) -> str:
             pipeline.run(probe, loader_file_format=target.loader_file_format)
             rows = read_table(pipeline, target, "probe")
         except Exception as exc:
-            return f"failed: {_first_line(exc)}"
+            return f"failed: {reason(exc)}"
         finally:
             _drop(pipeline)
     got = sorted((int(r["id"]), r["uuid"]) for r in rows)
@@ -61,7 +62,7 @@ def reach(pipeline: Any, target: Target) -> None:
         raise  # the destination is reached but set up wrong: its own line, exit code 2
     except Exception as exc:
         raise DestinationError(f"cannot reach the {target.name} destination {target.label}: "
-                               f"{_first_line(exc)}") from None
+                               f"{reason(exc)}") from None
 
 
 def read_table(pipeline: Any, target: Target, table: str) -> list[dict[str, Any]]:
@@ -91,11 +92,5 @@ def _drop(pipeline: Any) -> None:
             client.drop_storage()
     except Exception as exc:  # the check's verdict stands; say what was left behind
         logging.getLogger("zoomsync.check").warning(
-            "could not drop the check's dataset %s: %s", pipeline.dataset_name,
-            _first_line(exc))
+            "could not drop the check's dataset %s: %s", pipeline.dataset_name, reason(exc))
 
-
-def _first_line(exc: BaseException) -> str:
-    cause: BaseException = getattr(exc, "exception", None) or exc
-    text = str(cause).strip() or type(cause).__name__
-    return text.splitlines()[0][:300]

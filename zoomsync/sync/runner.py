@@ -18,7 +18,7 @@ import httpx
 from zoomsync.config import Settings
 from zoomsync.destinations import Target, resolve
 from zoomsync.destinations.probe import reach
-from zoomsync.errors import ConfigError, DestinationError, ZoomAPIError, ZoomSyncError
+from zoomsync.errors import ConfigError, ZoomAPIError, ZoomSyncError
 from zoomsync.sync.deletes import apply_pending
 from zoomsync.sync.report import RunReport
 from zoomsync.zoom import ZoomClient
@@ -87,8 +87,10 @@ def run(
     what changed since their state (docs/incremental.md); `full_refresh` names streams to
     read in full again. `now` is the run's start (default: the clock).
     """
+    from dlt.common.destination.exceptions import DestinationException
     from dlt.pipeline.exceptions import PipelineStepFailed
 
+    from zoomsync.failures import explain
     from zoomsync.sync.fanout import FanOut
     from zoomsync.sync.source import client_from, zoom_source
 
@@ -115,15 +117,16 @@ def run(
             with watcher:
                 load(pipeline, target, target.adapt(source), report)
         except PipelineStepFailed as exc:
-            cause = zoomsync_cause(exc)
-            if cause is not None:
-                raise cause from None
-            raise DestinationError(f"the {exc.step} step failed: {_first_line(exc)}") from None
+            # Our own error from the source, or the root cause in one line (failures.py).
+            raise explain(exc, step=exc.step, settings=settings) from None
         report.deleted = apply_pending(pipeline, target, _account_key(settings))
         trace = pipeline.last_trace
         if trace is not None and trace.last_normalize_info is not None:
             report.rows = {t: n for t, n in trace.last_normalize_info.row_counts.items()
                            if not t.startswith("_dlt")}
+    except (OSError, DestinationException) as exc:
+        # Outside dlt's steps: setting up the pipeline's folder, marking deletes.
+        raise explain(exc, settings=settings) from None
     finally:
         fanout.close()
         report.finished = time.time()
@@ -167,16 +170,8 @@ def _account_key(settings: Settings) -> str | None:
 
 def zoomsync_cause(exc: BaseException) -> ZoomSyncError | None:
     """Our own error inside dlt's PipelineStepFailed wrapper (and its causes), if any."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ZoomSyncError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
-    return None
+    from zoomsync.failures import chain
+
+    return next((c for c in chain(exc) if isinstance(c, ZoomSyncError)), None)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "exception", exc)) or type(exc).__name__
-    return text.strip().splitlines()[0][:300]
