@@ -4,6 +4,7 @@ exclude each other whatever their pipelines directories; runs into different one
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -177,3 +178,27 @@ def test_a_lock_released_while_another_waits_is_not_held_twice(tmp_path: Path) -
     with pytest.raises(Exception, match="another zoomsync is running"):
         third.acquire()
     waiter.release()
+
+
+def test_without_a_writable_home_the_locks_go_to_a_private_temp_folder(tmp_path: Path) -> None:
+    """A container's user often has no home (HOME=/): a folder of its own in $TMPDIR, made
+    0700; one that is not private (another user could hold or swap a lock there) is refused."""
+    (tmp_path / "not-a-home").write_text("")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {"HOME": str(tmp_path / "not-a-home"), "TMPDIR": str(temp), "PATH": "/usr/bin:/bin"}
+    code = "from zoomsync.lock import lock_dir; print(lock_dir())"
+
+    def where() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", code], env={**env, "PYTHONPATH":
+                              str(Path(__file__).resolve().parents[1])}, capture_output=True,
+                              text=True, timeout=30)
+
+    r = where()
+    mine = temp / f"zoomsync-{os.getuid()}"
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(mine / "locks")
+    assert mine.stat().st_mode & 0o777 == 0o700
+    mine.chmod(0o777)
+    r = where()
+    assert r.returncode != 0 and "is not a private folder of this user" in r.stderr

@@ -1,19 +1,22 @@
 """One run at a time per destination: an advisory lock file named after the destination.
 
 Two runs that load into the same place must not overlap, however each was started (another
-`ZOOMSYNC_PIPELINES_DIR`, another account of the config file, another user's cron): both
-would extract for minutes, then one would fail at load, or both would rewrite the same
-tables. So the lock's name comes from the destination itself, never from the pipelines
-directory (`destination_lock`):
+`ZOOMSYNC_PIPELINES_DIR`, another account of the config file): both would extract for
+minutes, then one would fail at load, or both would rewrite the same tables. So the lock's
+name comes from the destination itself, never from the pipelines directory
+(`destination_lock`):
 
 * a DuckDB file: `<file>.zoomsync.lock` beside it. Whoever can write the file can write
   there, so runs of different users, homes or containers sharing the volume all meet.
-* any other destination: `~/.zoomsync/locks/<place>-<hash>.lock`, keyed by the storage and
-  dataset a load writes (`Target.place`: host, port, database or bucket, no user or secret)
-  plus the dataset. The home directory is the same for every run of one user whatever the
-  pipelines directory, exists under cron and systemd (unlike `$XDG_RUNTIME_DIR`), is not
-  made private per service (unlike `/tmp` under systemd's PrivateTmp), and no other user can
-  create, hold or swap a file in it to block or fool a run (as they could in a shared `/tmp`).
+* any other destination: `~/.zoomsync/locks/<place>-<hash>.lock`, keyed by the storage a
+  load writes (`Target.place`: host, port, database or bucket; no user or secret) and the
+  dataset. The home directory is the same for every run of one user whatever the pipelines
+  directory, exists under cron and systemd (unlike `$XDG_RUNTIME_DIR`), is not made private
+  per service (unlike `/tmp` under systemd's PrivateTmp), and no other user can create,
+  hold or swap a file in it to block or fool a run (as they could in a shared `/tmp`).
+  Runs of two users into one warehouse therefore do not meet. For a user whose home cannot
+  be written (a container's user without one), `$TMPDIR/zoomsync-<uid>/locks`, checked to
+  be that user's own.
 
 The lock is `fcntl.flock` on that file. The kernel releases it when the holder's process
 ends in any way (exit, crash, `kill -9`), so a crash never leaves a stale lock behind and
@@ -63,8 +66,36 @@ class LockHeld(DestinationBusy):
 
 
 def lock_dir() -> Path:
-    """Where the locks of destinations other than a local file live (module docstring)."""
-    return Path.home() / ".zoomsync" / "locks"
+    """Where the locks of destinations other than a local file live (module docstring):
+    `~/.zoomsync/locks`, or for a user whose home cannot be written (a container's user
+    without one: HOME=/), a folder of that user's own in the temporary directory."""
+    try:
+        home = Path.home() / ".zoomsync" / "locks"
+        home.mkdir(parents=True, exist_ok=True)
+        if os.access(home, os.W_OK | os.X_OK):
+            return home
+    except (OSError, RuntimeError):  # RuntimeError: no home directory can be found at all
+        pass
+    return _private_temp_dir() / "locks"
+
+
+def _private_temp_dir() -> Path:
+    """`$TMPDIR/zoomsync-<uid>`, made 0700 and checked to be this user's own directory,
+    not a symlink: in a shared /tmp, someone else's folder there could hold or swap a lock."""
+    import stat
+    import tempfile
+
+    from zoomsync.errors import ConfigError
+
+    folder = Path(tempfile.gettempdir()) / f"zoomsync-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise ConfigError(f"{folder} is not a private folder of this user: remove it, or give "
+                          "zoomsync a writable home directory (HOME) for its run locks")
+    (folder / "locks").mkdir(mode=0o700, exist_ok=True)
+    return folder
 
 
 def lock_for(target: Target, dataset: str) -> tuple[Path, str]:
