@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -39,12 +39,13 @@ def tokens_issued(emu: RunningEmulator) -> int:
     return int(counters["tokens"]["tokens_issued"])
 
 
-class Scheduler:
-    """`zoomsync run --every 1h`: it holds its destination's lock while it sleeps."""
+class Run:
+    """`zoomsync run --streams users ...` whose stderr is read line by line as it comes; with
+    `--every 1h` it holds its destination's lock while it sleeps."""
 
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+    def __init__(self, env: dict[str, str], cwd: Path, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "zoomsync", "run", "--streams", "users", "--every", "1h"],
+            [sys.executable, "-m", "zoomsync", "run", "--streams", "users", *args],
             env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -62,10 +63,11 @@ class Scheduler:
             assert time.monotonic() < deadline, "\n".join(self.lines[-20:])
             time.sleep(0.05)
 
-    def stop(self) -> int:
-        if self.proc.poll() is None:
+    def finish(self, *, stop: bool = False) -> int:
+        """The exit code; `stop`: ask it to stop first (SIGTERM), as a scheduler is."""
+        if stop and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=20)
+        code = self.proc.wait(timeout=40)
         self._reader.join(timeout=5)  # the reader drains the pipe to its end
         assert self.proc.stderr is not None
         self.proc.stderr.close()
@@ -80,8 +82,8 @@ def zoomsync(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Completed
 def test_one_duckdb_file_one_run_whatever_the_pipelines_dir(emu: RunningEmulator,
                                                             tmp_path: Path) -> None:
     db, other_db = tmp_path / "w.duckdb", tmp_path / "other.duckdb"
-    first = Scheduler(env_for(emu, tmp_path, ZOOMSYNC_PIPELINES_DIR=str(tmp_path / "a"),
-                              ZOOMSYNC_DUCKDB_PATH=str(db)), tmp_path)
+    first = Run(env_for(emu, tmp_path, ZOOMSYNC_PIPELINES_DIR=str(tmp_path / "a"),
+                        ZOOMSYNC_DUCKDB_PATH=str(db)), tmp_path, "--every", "1h")
     try:
         first.wait_for("next run")  # its run is over; it sleeps, holding the lock
         lock = tmp_path / "w.duckdb.zoomsync.lock"
@@ -108,7 +110,7 @@ def test_one_duckdb_file_one_run_whatever_the_pipelines_dir(emu: RunningEmulator
         assert json.loads(third.stdout)["rows"]["users"] == len(emu.emulator.dataset.live_users())
         assert first.proc.poll() is None
     finally:
-        code = first.stop()
+        code = first.finish(stop=True)
     assert code == 0, "\n".join(first.lines)
     status_file, _ = files(Settings.model_validate({"pipelines_dir": tmp_path / "a",
                                                     "duckdb_path": db}))
@@ -202,3 +204,72 @@ def test_without_a_writable_home_the_locks_go_to_a_private_temp_folder(tmp_path:
     mine.chmod(0o777)
     r = where()
     assert r.returncode != 0 and "is not a private folder of this user" in r.stderr
+
+
+@pytest.fixture
+def holder_of() -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
+    """Starts a Python process that opens a DuckDB file for writing and keeps it open, as
+    the duckdb shell or a notebook would; terminated after the test."""
+    started: list[subprocess.Popen[str]] = []
+
+    def hold(db: Path) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+             "print('held', flush=True); time.sleep(120)", str(db)],
+            stdout=subprocess.PIPE, text=True)
+        started.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        return proc
+
+    yield hold
+    for proc in started:
+        proc.terminate()
+        proc.wait(timeout=10)
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+def test_a_duckdb_file_another_program_holds_exits_75_before_any_zoom_call(
+        emu: RunningEmulator, tmp_path: Path,
+        holder_of: Callable[[Path], subprocess.Popen[str]]) -> None:
+    import duckdb
+
+    db = tmp_path / "w.duckdb"
+    duckdb.connect(str(db)).close()
+    other = holder_of(db)
+    tokens = tokens_issued(emu)
+    r = zoomsync(env_for(emu, tmp_path, ZOOMSYNC_PIPELINES_DIR=str(tmp_path / "p"),
+                         ZOOMSYNC_DUCKDB_PATH=str(db)), tmp_path)
+    assert r.returncode == LOCKED_EXIT_CODE, r.stderr
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith(f"error: the DuckDB file {db} is locked by pid {other.pid} (")
+    assert lines[0].endswith("); close it or run again")
+    assert tokens_issued(emu) == tokens  # found before asking Zoom for anything
+
+
+def test_a_duckdb_file_taken_during_extraction_exits_75_at_the_load(
+        emu: RunningEmulator, tmp_path: Path,
+        holder_of: Callable[[Path], subprocess.Popen[str]]) -> None:
+    """The check before extraction passed; the file was opened by someone else while the
+    run read Zoom (slowed down by the emulator): the load says who holds it, in one line."""
+    import duckdb
+
+    db = tmp_path / "w.duckdb"
+    duckdb.connect(str(db)).close()
+    faults = f"{emu.base_url}/_emulator/faults"
+    httpx.put(faults, json={"slow": 1, "slow_ms": 1000}, timeout=10).raise_for_status()
+    try:
+        run = Run(env_for(emu, tmp_path, ZOOMSYNC_PIPELINES_DIR=str(tmp_path / "p"),
+                          ZOOMSYNC_DUCKDB_PATH=str(db)), tmp_path)
+        run.wait_for("step=extract started")
+        other = holder_of(db)
+        code = run.finish()
+    finally:
+        httpx.put(faults, json={}, timeout=10).raise_for_status()
+    assert code == LOCKED_EXIT_CODE, "\n".join(run.lines)
+    assert not any("Traceback" in line for line in run.lines), "\n".join(run.lines)
+    errors = [line for line in run.lines if line.startswith("error:")]
+    assert errors == [errors[0]] and errors[0].startswith(
+        f"error: the DuckDB file {db} is locked by pid {other.pid} ("), "\n".join(run.lines)

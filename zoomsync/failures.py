@@ -11,6 +11,7 @@ to the innermost cause and makes it a `ZoomSyncError` whose class gives the exit
 * one of our own errors raised inside a step: itself;
 * a full disk (ENOSPC, EDQUOT): `DiskFullError`, naming the file or folder it was writing;
 * permission denied, a read-only file system, a path through a file: `ConfigError`;
+* a DuckDB file another program holds open: `DestinationBusy`, naming its pid;
 * anything else: `DestinationError` with the innermost message.
 
 Lines are capped at `MAX_LINE` characters by cutting the middle, never the end, where the
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from zoomsync.errors import (
     ConfigError,
+    DestinationBusy,
     DestinationError,
     DiskFullError,
     ZoomSyncError,
@@ -41,6 +43,11 @@ DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
 NOT_A_DIRECTORY = {errno.ENOTDIR}
 # strerror(ENOSPC) and strerror(EDQUOT), as drivers quote them in their own errors.
 DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded")
+# DuckDB 1.x: 'IO Error: Could not set lock on file "/x.duckdb": Conflicting lock is held in
+# /usr/bin/python3.11 (PID 4242) by user ann. See also https://duckdb.org/...'
+DUCKDB_LOCK = re.compile(r'Could not set lock on file "(?P<file>[^"]+)": Conflicting lock is '
+                         r"held in (?P<program>.+?) \(PID (?P<pid>\d+)\)(?: by user "
+                         r"(?P<user>[^ .]+))?")
 QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 
@@ -62,6 +69,9 @@ def explain(exc: BaseException, *, step: str | None = None,
             if found is not None:
                 return found
     text = reason(exc)
+    locked = DUCKDB_LOCK.search(text)
+    if locked:
+        return duckdb_locked(locked)
     if any(s in text for s in DISK_FULL_TEXT):
         quoted = QUOTED_PATH.search(text)
         path = Path(quoted.group(1)) if quoted else _working_dir(step, settings)
@@ -119,6 +129,14 @@ def mask(text: str, settings: Settings | None) -> str:
             if isinstance(value, SecretStr) and len(value.get_secret_value()) >= 4:
                 text = text.replace(value.get_secret_value(), "***")
     return _URL_PASSWORD.sub(r"\1***@", text)
+
+
+def duckdb_locked(match: re.Match[str]) -> DestinationBusy:
+    """DuckDB lets one process at a time write a file: another holds it (exit 75)."""
+    user = f", user {match.group('user')}" if match.group("user") else ""
+    return DestinationBusy(f"the DuckDB file {match.group('file')} is locked by pid "
+                           f"{match.group('pid')} ({match.group('program')}{user}); close it "
+                           "or run again")
 
 
 def disk_full(path: Path | None, settings: Settings | None) -> str:
