@@ -9,14 +9,17 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import small_account
 from tests.sync.test_run_cli import env_for
-from zoomsync.emulator.server import RunningEmulator
+from zoomsync.emulator.server import RunningEmulator, free_port
 from zoomsync.errors import DestinationError, DiskFullError, exit_code
 from zoomsync.failures import MAX_LINE, clip, explain
 
@@ -164,6 +167,59 @@ def test_a_pipelines_dir_through_a_file_is_bad_input(emu: RunningEmulator,
     assert line.startswith(f"error: not a directory: {pipelines}"), line
     assert line.endswith("(a part of the path is a file): set ZOOMSYNC_PIPELINES_DIR to a "
                          "directory"), line
+
+
+def test_an_oauth_endpoint_that_does_not_answer_is_transient(emu: RunningEmulator,
+                                                            tmp_path: Path) -> None:
+    """Nothing listens on the port: a network matter a later run may outlive (exit 1), not
+    bad input; the line still says which URL and setting to check."""
+    url = f"http://127.0.0.1:{free_port()}/oauth/token"
+    r = run(env_for(emu, tmp_path, ZOOM_OAUTH_URL=url), tmp_path, "--streams", "users")
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.strip().splitlines() == [error_line(r)]
+    assert error_line(r) == (f"error: cannot reach Zoom's OAuth endpoint {url} (ConnectError): "
+                             "check ZOOM_OAUTH_URL and the network")
+    assert not list(tmp_path.glob("*.duckdb"))
+
+
+@pytest.mark.parametrize("status", [503, 429])
+def test_a_token_endpoint_answering_5xx_or_429_is_transient(emu: RunningEmulator,
+                                                            tmp_path: Path, status: int) -> None:
+    with answering(status) as url:
+        r = run(env_for(emu, tmp_path, ZOOM_OAUTH_URL=url), tmp_path, "--streams", "users")
+    assert r.returncode == 1, r.stderr
+    line = error_line(r)
+    assert r.stderr.strip().splitlines() == [line]
+    assert line.startswith(f"error: POST /oauth/token: HTTP {status}: "), line
+    assert line.endswith("(Zoom or the network is having trouble; run again later)"), line
+
+
+@contextmanager
+def answering(status: int) -> Iterator[str]:
+    """A token endpoint on 127.0.0.1 that answers every request with `status`."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b'{"reason": "try later"}'
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/oauth/token"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
 
 
 def test_the_root_cause_is_kept_whole_and_long_lines_lose_their_middle() -> None:

@@ -14,6 +14,7 @@
     │   └── FatalAPIError      any other 4xx: a bug or an unsupported request, stop
     ├── DestinationError       the warehouse refused or failed a load
     ├── DiskFullError          no space left on a disk a run writes (exit code 1)
+    ├── UnreachableError       a server did not answer at all: the network, DNS, a wrong URL
     └── DestinationBusy        another process holds the destination: a zoomsync run
                                (lock.LockHeld) or a program with the DuckDB file open (exit 75)
 
@@ -44,6 +45,12 @@ class DiskFullError(ZoomSyncError):
     itself (logs rotated, temporary files removed, the next load's package is smaller), so
     a scheduler keeps retrying with backoff instead of stopping; the line says where.
     """
+
+
+class UnreachableError(ZoomSyncError):
+    """A server did not answer at all (refused, reset, timed out, DNS): a network outage is
+    transient, so a later run may succeed (exit code 1); the line names the URL to check
+    should it last."""
 
 
 class DestinationBusy(ZoomSyncError):
@@ -168,7 +175,7 @@ EXIT_LOCKED = 75
 def exit_code(exc: ZoomSyncError) -> int:
     """2 when the user must fix something first, 75 when another process holds the
     destination, 1 when a later run may well succeed (Zoom or the network failing through
-    the retries, the warehouse unreachable or failing a load)."""
+    the retries, a server unreachable, the warehouse failing a load, a full disk)."""
     if isinstance(exc, DestinationBusy):
         return EXIT_LOCKED
     return EXIT_FIX if isinstance(exc, ConfigError | AuthError) else EXIT_PARTIAL

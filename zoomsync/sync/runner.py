@@ -18,7 +18,7 @@ import httpx
 from zoomsync.config import Settings
 from zoomsync.destinations import Target, resolve
 from zoomsync.destinations.probe import reach
-from zoomsync.errors import ConfigError, ZoomAPIError, ZoomSyncError
+from zoomsync.errors import ConfigError, UnreachableError, ZoomAPIError, ZoomSyncError
 from zoomsync.sync.deletes import apply_pending
 from zoomsync.sync.report import RunReport
 from zoomsync.zoom import ZoomClient
@@ -30,17 +30,26 @@ log = logging.getLogger("zoomsync.sync")
 
 
 def preflight(client: ZoomClient, settings: Settings) -> None:
-    """Get a token once, so bad credentials or an unreachable URL fail in one clear line."""
+    """Get a token once, so bad credentials or an unreachable URL fail in one clear line.
+
+    Credentials Zoom refuses are the user's to fix (AuthError, exit 2); a token endpoint that
+    does not answer, or answers 5xx/429 (RetryableAPIError), is most likely a network or
+    Zoom outage that a later run outlives (exit 1) — the line still names the URL to check.
+    """
     try:
         client.auth.token()
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        raise ConfigError(f"ZOOM_OAUTH_URL {settings.oauth_url} is not a usable URL ({exc}): "
+                          "check ZOOM_OAUTH_URL") from None
     except httpx.TransportError as exc:
-        raise ConfigError(f"cannot reach Zoom's OAuth endpoint {settings.oauth_url} "
-                          f"({type(exc).__name__}): check ZOOM_OAUTH_URL and the network"
-                          ) from None
+        raise UnreachableError(f"cannot reach Zoom's OAuth endpoint {settings.oauth_url} "
+                               f"({type(exc).__name__}): check ZOOM_OAUTH_URL and the network"
+                               ) from None
     except ZoomAPIError as exc:
         if exc.status == 0:
-            raise ConfigError(f"cannot reach Zoom's OAuth endpoint {settings.oauth_url}: "
-                              f"{exc.message}; check ZOOM_OAUTH_URL and the network") from None
+            raise UnreachableError(f"cannot reach Zoom's OAuth endpoint {settings.oauth_url}: "
+                                   f"{exc.message}; check ZOOM_OAUTH_URL and the network"
+                                   ) from None
         raise
 
 
