@@ -103,6 +103,13 @@ def test_one_duckdb_file_one_run_whatever_the_pipelines_dir(emu: RunningEmulator
         assert tokens_issued(emu) == tokens and took < 15
         assert not (tmp_path / "b").exists()  # not even a pipeline was set up
 
+        # `zoomsync status` from the other folder sees the run into that file too.
+        shown = subprocess.run([sys.executable, "-m", "zoomsync", "status"], env=env_for(
+            emu, tmp_path, ZOOMSYNC_PIPELINES_DIR=str(tmp_path / "b"),
+            ZOOMSYNC_DUCKDB_PATH=str(db)), cwd=tmp_path, capture_output=True, text=True,
+            timeout=30)
+        assert f"running (pid {first.proc.pid} on " in shown.stdout, shown.stdout + shown.stderr
+
         # Another file, same pipelines folder: runs beside the first, to the end.
         third = zoomsync(env_for(emu, tmp_path, ZOOMSYNC_PIPELINES_DIR=str(tmp_path / "a"),
                                  ZOOMSYNC_DUCKDB_PATH=str(other_db)), tmp_path, "--json")
