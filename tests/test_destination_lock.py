@@ -156,8 +156,11 @@ def test_a_warehouse_lock_is_keyed_by_place_and_dataset_never_by_login(tmp_path:
     assert not path.exists()
 
 
-def test_a_bucket_lock_ignores_credentials_and_query(tmp_path: Path) -> None:
+def test_a_bucket_lock_ignores_credentials_and_query(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from zoomsync.destinations.target import Target
+
+    monkeypatch.setenv("HOME", str(tmp_path))
 
     plain = Target("delta", "delta:s3://Bucket/zoom/", None, None)
     secret = Target("delta", "delta:s3://key:secret-789@bucket/zoom?sig=secret-789", None, None)

@@ -71,10 +71,16 @@ def lock_dir() -> Path:
     without one: HOME=/), a folder of that user's own in the temporary directory."""
     try:
         home = Path.home() / ".zoomsync" / "locks"
-        home.mkdir(parents=True, exist_ok=True)
-        if os.access(home, os.W_OK | os.X_OK):
+    except RuntimeError:  # no home directory can be found at all
+        return _private_temp_dir() / "locks"
+    # Decided without creating anything: `zoomsync status` only reads; a run creates it.
+    existing = home
+    try:
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
             return home
-    except (OSError, RuntimeError):  # RuntimeError: no home directory can be found at all
+    except OSError:  # a folder on the way that cannot even be looked into
         pass
     return _private_temp_dir() / "locks"
 
