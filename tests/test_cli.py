@@ -96,3 +96,21 @@ def test_bad_fault_target_is_one_line_naming_the_modes() -> None:
     r = run_cli("emulator", "--faults", "revoke_every=-1")
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == ["error: --faults: revoke_every must be >= 0, got -1"]
+
+
+def test_a_finished_command_does_not_wait_for_a_thread_stuck_on_the_network() -> None:
+    """A request on the wire outlives a stopped run's cancel: Python would join its thread
+    before exiting, and the run would hang after its last line (issue 13)."""
+    import subprocess
+    import sys
+    import time
+
+    code = ("import threading, time\n"
+            "threading.Thread(target=time.sleep, args=(600,)).start()  # not a daemon\n"
+            "from zoomsync.cli.ending import exit_within\n"
+            "exit_within(3, grace=0.5)\n"
+            "raise SystemExit(3)\n")
+    started = time.monotonic()
+    ended = subprocess.run([sys.executable, "-c", code], timeout=60)
+    assert ended.returncode == 3
+    assert time.monotonic() - started < 30  # not the thread's 600 s

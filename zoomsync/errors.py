@@ -14,6 +14,10 @@
     │   ├── InvalidAnswerError a repeated or endless page token, a body not as documented
     │   └── FatalAPIError      any other 4xx: a bug or an unsupported request, stop
     ├── DestinationError       the warehouse refused or failed a load
+    ├── DiskFullError          no space left on a disk a run writes (exit code 1)
+    ├── UnreachableError       a server did not answer at all: the network, DNS, a wrong URL
+    ├── DestinationBusy        another process holds the destination: a zoomsync run
+    │                          (lock.LockHeld) or a program with the DuckDB file open (exit 75)
     ├── RunStopped             the run is stopping: calls still waiting or retrying end now
     └── InternalError          a zoomsync bug met on one list, partition or record: skip it
 
@@ -36,6 +40,25 @@ class ConfigError(ZoomSyncError):
 
 class DestinationError(ZoomSyncError):
     """The destination failed a load or refused a statement."""
+
+
+class DiskFullError(ZoomSyncError):
+    """A disk the run writes is full (ENOSPC, EDQUOT).
+
+    Exit code 1, not 2: nothing the user typed is wrong, and space often comes back by
+    itself (logs rotated, temporary files removed, the next load's package is smaller), so
+    a scheduler keeps retrying with backoff instead of stopping; the line says where.
+    """
+
+
+class UnreachableError(ZoomSyncError):
+    """A server did not answer at all (refused, reset, timed out, DNS): a network outage is
+    transient, so a later run may succeed (exit code 1); the line names the URL to check
+    should it last."""
+
+
+class DestinationBusy(ZoomSyncError):
+    """Another process holds the destination now; the message names it (pid, command)."""
 
 
 class ZoomAPIError(ZoomSyncError):
@@ -189,9 +212,15 @@ def stops(exc: BaseException) -> Literal["run", "stream", "partition"]:
 # Exit codes of the `zoomsync` command (README, "Exit codes"): what a scheduler does next.
 EXIT_PARTIAL = 1  # partial or transient: run again later, as a schedule would
 EXIT_FIX = 2  # input, settings or credentials the user must fix: running again won't help
+# EX_TEMPFAIL (sysexits.h), "try again later": another process holds the destination. cron
+# and systemd report it as a failure; a wrapper can tell it from one (docs/scheduling.md).
+EXIT_LOCKED = 75
 
 
 def exit_code(exc: ZoomSyncError) -> int:
-    """2 when the user must fix something first, 1 when a later run may well succeed (Zoom or
-    the network failing through the retries, the warehouse unreachable or failing a load)."""
+    """2 when the user must fix something first, 75 when another process holds the
+    destination, 1 when a later run may well succeed (Zoom or the network failing through
+    the retries, a server unreachable, the warehouse failing a load, a full disk)."""
+    if isinstance(exc, DestinationBusy):
+        return EXIT_LOCKED
     return EXIT_FIX if isinstance(exc, ConfigError | AuthError) else EXIT_PARTIAL

@@ -3,8 +3,9 @@
     serve(accounts, Schedule.parse(every="15m"), streams=None, start_date=None)
 
 One process syncs every configured account in turn, then waits for the next run. It holds
-each account's run lock (lock.py) for its whole life, so a second scheduler or a manual
-`zoomsync run` says who is running and exits 75 (or waits with --wait). After a failed or
+the run lock of each account's destination (lock.py) for its whole life, so a second
+scheduler or a manual `zoomsync run` into the same destination says who is running and
+exits 75 (or waits with --wait). After a failed or
 partial run it backs off (doubling from `backoff_initial` to `backoff_max`, reset by a
 success); a configuration or credential error stops it at once until a run has succeeded,
 and is retried like any failure after that. SIGTERM and Ctrl-C stop it between runs or
@@ -21,12 +22,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from zoomsync.accounts import label
 from zoomsync.config import Settings
 from zoomsync.errors import AuthError, ConfigError, ZoomSyncError
-from zoomsync.lock import RunLock
+from zoomsync.lock import RunLock, destination_lock
 from zoomsync.shutdown import Stopper
 from zoomsync.sync.report import RunReport
 
@@ -190,9 +192,15 @@ def serve(accounts: list[Settings], schedule: Schedule, *, streams: list[str] | 
     stopper = stopper or Stopper().install()
     # Resolving every account's destination first fails a bad setting before any run.
     files = [status.files(s) for s in accounts]
-    locks = [RunLock(lock_file) for _, lock_file in files]
+    # Accounts loading into one destination share its lock: taken once (a second flock of
+    # this process on the same file would be refused like another process's).
+    locks: dict[Path, RunLock] = {}
+    for settings in accounts:
+        lock = destination_lock(settings)
+        locks.setdefault(lock.path, lock)
     try:
-        for lock in sorted(locks, key=lambda lk: str(lk.path)):
+        # In one order, so two schedulers waiting for overlapping sets never deadlock.
+        for _, lock in sorted(locks.items()):
             if not lock.acquire(wait=wait, should_stop=lambda: stopper.stopping):
                 return stopper.exit_code
         if locked:
@@ -221,7 +229,7 @@ def serve(accounts: list[Settings], schedule: Schedule, *, streams: list[str] | 
 
         def on_next(at: float, outcome: Outcome) -> None:
             for status_file, _ in files:
-                status.record_next(status_file, at)
+                _noting(status_file, status.record_next, status_file, at)
             when = datetime.fromtimestamp(at).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
             wait_s = max(0, round(at - time.time()))
             line = f"next run {when} (in {wait_s}s)"
@@ -237,9 +245,10 @@ def serve(accounts: list[Settings], schedule: Schedule, *, streams: list[str] | 
         return loop(schedule, once, stopper=stopper, clock=clock or RealClock(stopper),
                     backoff=backoff, on_next=on_next)
     finally:
-        for lock, (status_file, _) in zip(locks, files, strict=True):
-            if lock.held:  # this process ran the account: no next run is planned now
-                status.record_next(status_file, None)
+        for status_file, lock_file in files:
+            if locks[lock_file].held:  # this process ran the account: no run is planned now
+                _noting(status_file, status.record_next, status_file, None)
+        for lock in locks.values():
             lock.release()
         stopper.clear()
 
@@ -267,8 +276,8 @@ def run_account(settings: Settings, status_file: Any, *, streams: list[str] | No
             why = str(exc)
         else:
             why = f"{type(exc).__name__}: {exc}"
-        status.record_run(settings, status_file, started=started, finished=time.time(),
-                          report=None, error=why)
+        _noting(status_file, status.record_run, settings, status_file, started=started,
+                finished=time.time(), report=None, error=why)
         if stopper.aborted:
             return why
         if reraise or (config_fatal and isinstance(exc, (ConfigError, AuthError))):
@@ -276,8 +285,19 @@ def run_account(settings: Settings, status_file: Any, *, streams: list[str] | No
         log.warning("account %s: run failed: %s", label(settings),
                     status.one_line(why, settings))
         return status.one_line(why, settings)
-    status.record_run(settings, status_file, started=started, finished=time.time(),
-                      report=report, error=None)
+    _noting(status_file, status.record_run, settings, status_file, started=started,
+            finished=time.time(), report=report, error=None)
     if show is not None:
         show(settings, report)
     return None if report.ok else "partial run: " + "; ".join(report.reasons())
+
+
+def _noting(status_file: Any, record: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+    """`record(*args, **kwargs)` writes the status file; if the disk refuses (full,
+    read-only), say so in one warning and go on: the run's own outcome — often that very
+    full disk — is what must be shown."""
+    try:
+        record(*args, **kwargs)
+    except OSError as exc:
+        log.warning("could not update the status file %s: %s", status_file,
+                    exc.strerror or exc)

@@ -12,13 +12,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from pydantic import SecretStr
 
 from zoomsync.config import Settings
 from zoomsync.sync import state as sync_state
@@ -28,12 +25,16 @@ NONE = "—"
 
 
 def files(settings: Settings) -> tuple[Path, Path]:
-    """The account's (status file, lock file), next to its pipeline's state."""
+    """The account's (status file, lock file): the status next to its pipeline's state, the
+    lock named after its destination (lock.py)."""
     from zoomsync.destinations import resolve
+    from zoomsync.lock import lock_for
     from zoomsync.sync.runner import pipeline_name, pipelines_dir
 
-    base = pipelines_dir(settings).expanduser() / pipeline_name(settings, resolve(settings))
-    return base.with_name(base.name + ".status.json"), base.with_name(base.name + ".lock")
+    target = resolve(settings)
+    base = pipelines_dir(settings).expanduser() / pipeline_name(settings, target)
+    return (base.with_name(base.name + ".status.json"),
+            lock_for(target, settings.dataset_name)[0])
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -87,18 +88,14 @@ def record_next(path: Path, at: float | None) -> None:
     write(path, data)
 
 
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
-
-
 def one_line(text: str, settings: Settings) -> str:
-    """The first line of `text`, at most 300 characters, with every secret value masked."""
+    """The first line of `text` with every secret value masked, then capped (failures.clip:
+    the middle gives way, not the end, which holds the reason). Masked first, so a cap never
+    cuts a secret in two and leaves half of it."""
+    from zoomsync.failures import clip, mask
+
     lines = str(text).strip().splitlines() or [""]
-    line = lines[0][:300]
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if isinstance(value, SecretStr) and len(value.get_secret_value()) >= 4:
-            line = line.replace(value.get_secret_value(), "***")
-    return _URL_PASSWORD.sub(r"\1***@", line)
+    return clip(mask(lines[0], settings))
 
 
 def bookmarks(settings: Settings) -> dict[str, sync_state.StreamState]:

@@ -1,21 +1,24 @@
 """The `zoomsync` command line: a thin shell over the library.
 
 Expected errors print one line, never a traceback, and exit 2 when the user must fix
-something first, 1 when a later run may succeed (errors.exit_code; README, "Exit codes").
+something first, 75 when another process holds the destination, 1 when a later run may
+succeed (errors.exit_code; README, "Exit codes").
 Each module here registers its commands on the one typer `app` (common.py).
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
+from typing import NoReturn
 
 import typer
 from rich.markup import escape
 
 from zoomsync.cli.common import app, console
+from zoomsync.cli.ending import exit_within
 from zoomsync.errors import ZoomSyncError, exit_code
-from zoomsync.lock import LOCKED_EXIT_CODE, LockHeld
 
 __all__ = ["app", "main"]
 
@@ -26,8 +29,6 @@ for _module in ("sync", "state", "emulator", "webhooks"):
 
 def _logging() -> None:
     """key=value lines on stderr when no one watches a terminal; warnings only otherwise."""
-    import logging
-
     interactive = console.is_terminal
     logging.basicConfig(
         level=logging.WARNING if interactive else logging.INFO,
@@ -38,30 +39,52 @@ def _logging() -> None:
     logging.getLogger("dlt").addFilter(_without_traceback)
 
 
-def _without_traceback(record: object) -> bool:
-    """dlt logs a failed load job with its traceback; the run ends with one line saying what
-    failed and what to do, so its log keeps the message only (unless logging at DEBUG)."""
-    import logging
+def _without_traceback(record: logging.LogRecord) -> bool:
+    """dlt logs a failed load job with its traceback, and each retry of it with a message
+    that quotes the job's traceback as text: on a full disk, hundreds of tracebacks. The
+    run ends with one line saying what failed and what to do, so dlt's log keeps each
+    message, with a quoted traceback cut to the exception line that ends it — the cause
+    stays, the frames go (all of it stays when logging at DEBUG)."""
+    from zoomsync.failures import without_traceback
 
-    if not logging.getLogger().isEnabledFor(logging.DEBUG):
-        record.exc_info = None  # type: ignore[attr-defined]
-        record.exc_text = None  # type: ignore[attr-defined]
+    if logging.getLogger().isEnabledFor(logging.DEBUG):
+        return True
+    record.exc_info = None
+    record.exc_text = None
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed record: logging reports it itself, as it would have
+        return True
+    if "Traceback (most recent call last):" in message:
+        record.msg, record.args = without_traceback(message), None
     return True
 
 
 def main() -> None:
-    """Entry point: run the app, turning expected errors into one line and an exit code."""
+    """Entry point: run the app, turning expected errors into one line and an exit code.
+
+    The process then ends within a few seconds, even if a thread still waits on the
+    network (cli/ending.py): a scheduler must never see a finished run hang."""
+    try:
+        _main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        exit_within(code)
+        raise
+
+
+def _main() -> None:
     _logging()
     try:
         # Without standalone mode click returns a command's exit code instead of exiting.
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
-    except LockHeld as exc:  # another zoomsync runs: "try again later", not bad input
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        sys.exit(LOCKED_EXIT_CODE)
-    except ZoomSyncError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        sys.exit(exit_code(exc))
+    except ZoomSyncError as exc:  # 75 for a held lock: "try again later", not bad input
+        _fail(exc)
+    except OSError as exc:  # a disk full, a folder not writable, outside a sync's steps
+        from zoomsync.failures import explain
+
+        _fail(explain(exc))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -74,4 +97,9 @@ def main() -> None:
             exc.show()
             sys.exit(2)
         raise
+
+
+def _fail(exc: ZoomSyncError) -> NoReturn:
+    console.print(f"[red]error:[/red] {escape(str(exc))}")
+    sys.exit(exit_code(exc))
 

@@ -96,7 +96,7 @@ def run(
     def show(settings: object, report: object) -> None:
         _show(settings, report, json_report, lines)
 
-    # A held lock (LockHeld) exits 75 in main().
+    # A held lock (LockHeld) exits 75 in main() (errors.exit_code).
     code = serve(accounts, schedule, streams=chosen, start_date=start, wait=wait,
                  observe=_progress, show=show, locked=reset_state if refresh else None,
                  # Logs say it already when no one watches a terminal.

@@ -103,5 +103,5 @@ def duckdb_target(settings: Settings) -> Target:
                           "ZOOMSYNC_DATASET_NAME")
     # Parquet: the default insert-values format was measured 6x slower and 10 GB of memory
     # for 200k meetings (research/dlt-feasibility.md §3).
-    return Target("duckdb", f"duckdb:{settings.duckdb_path.expanduser().resolve()}",
-                  destination, "parquet")
+    path = settings.duckdb_path.expanduser().resolve()
+    return Target("duckdb", f"duckdb:{path}", destination, "parquet", local_file=path)

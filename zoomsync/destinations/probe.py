@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import secrets
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from zoomsync.destinations.target import Target
+from zoomsync.failures import explain, reason
 
 PROBE_ROWS = [{"id": 1, "uuid": "aB/c+d=="}, {"id": 2, "uuid": "Ab/c+d=="}]  # case matters
 
@@ -32,7 +34,7 @@ def check_target(target: Target) -> str:
             pipeline.run(probe, loader_file_format=target.loader_file_format)
             rows = read_table(pipeline, target, "probe")
         except Exception as exc:
-            return f"failed: {_first_line(exc)}"
+            return f"failed: {reason(exc)}"
         finally:
             _drop(pipeline)
     got = sorted((int(r["id"]), r["uuid"]) for r in rows)
@@ -47,8 +49,9 @@ def reach(pipeline: Any, target: Target) -> None:
 
     from zoomsync.errors import ConfigError, DestinationError
 
-    if target.name == "duckdb":
-        return  # a local file, checked when the target was built
+    if target.local_file is not None:
+        open_briefly(target.local_file)
+        return
     try:
         with pipeline.destination_client() as client:  # SQL clients connect on enter
             url = getattr(client.config, "bucket_url", None)
@@ -61,7 +64,26 @@ def reach(pipeline: Any, target: Target) -> None:
         raise  # the destination is reached but set up wrong: its own line, exit code 2
     except Exception as exc:
         raise DestinationError(f"cannot reach the {target.name} destination {target.label}: "
-                               f"{_first_line(exc)}") from None
+                               f"{reason(exc)}") from None
+
+
+def open_briefly(path: Path) -> None:
+    """Open a DuckDB file for writing for a moment, as the load will: a program that holds
+    it (the duckdb shell, a notebook, even one only reading) stops the run now, in one line
+    naming its pid (exit 75), before any Zoom call — not after minutes of extraction."""
+    import duckdb
+
+    from zoomsync.errors import DestinationError
+
+    if not path.exists():
+        return  # DuckDB creates it at the load; no one can hold a file that is not there
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.Error as exc:
+        error = explain(exc)  # held by another program, a full disk, permission denied
+        if type(error) is not DestinationError:
+            raise error from None
+        raise DestinationError(f"cannot open the DuckDB file {path}: {reason(exc)}") from None
 
 
 def read_table(pipeline: Any, target: Target, table: str) -> list[dict[str, Any]]:
@@ -91,11 +113,5 @@ def _drop(pipeline: Any) -> None:
             client.drop_storage()
     except Exception as exc:  # the check's verdict stands; say what was left behind
         logging.getLogger("zoomsync.check").warning(
-            "could not drop the check's dataset %s: %s", pipeline.dataset_name,
-            _first_line(exc))
+            "could not drop the check's dataset %s: %s", pipeline.dataset_name, reason(exc))
 
-
-def _first_line(exc: BaseException) -> str:
-    cause: BaseException = getattr(exc, "exception", None) or exc
-    text = str(cause).strip() or type(cause).__name__
-    return text.splitlines()[0][:300]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr
 
@@ -17,6 +18,10 @@ if TYPE_CHECKING:
     from dlt.extract.source import DltSource
 
 
+# A server URL without a port means this one (`Target.place`).
+DEFAULT_PORTS = {"postgres": 5432, "redshift": 5439, "panoply": 5439, "synapse": 1433}
+
+
 @dataclass(frozen=True)
 class Target:
     """`destination` (and `staging`) go to `dlt.pipeline`; `loader_file_format` to its run.
@@ -24,7 +29,8 @@ class Target:
     `where` names the warehouse without secrets: it is shown to the user and, hashed, names
     the local pipeline state, so two warehouses never share it. `table_format="delta"` makes
     every table a Delta table (merged); `replaces_tables` marks plain files, which dlt
-    cannot merge into: each run then rewrites whole tables (see `adapt`).
+    cannot merge into: each run then rewrites whole tables (see `adapt`). `local_file` is
+    the database file of a destination that is one (DuckDB), resolved.
     """
 
     name: str
@@ -34,11 +40,33 @@ class Target:
     staging: Any = None
     table_format: Literal["delta"] | None = None
     replaces_tables: bool = False
+    local_file: Path | None = None
 
     @property
     def label(self) -> str:
         """`where` without the destination's name: a path, a URL, user@host/database."""
         return self.where.removeprefix(f"{self.name}:")
+
+    @property
+    def place(self) -> str:
+        """The storage a load writes, whoever logs in to it: `where` without the user, any
+        credentials or query of a URL, with the host lower-cased and the server's default
+        port spelled out — so two spellings of one warehouse give one run lock (lock.py).
+
+        `postgres://db.example.com:5432/analytics`, `s3://bucket/zoom`, `bigquery:project`.
+        """
+        label = self.label
+        if "://" in label:  # a bucket URL (filesystem, delta)
+            parts = urlsplit(label)
+            netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+            return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+        if self.local_file is not None:
+            return str(self.local_file)
+        authority, slash, rest = label.partition("/")
+        host = authority.rpartition("@")[2].lower()  # user@server:port
+        if host and ":" not in host and self.name in DEFAULT_PORTS:
+            host += f":{DEFAULT_PORTS[self.name]}"
+        return f"{self.name}://{host}{slash}{rest}" if slash else f"{self.name}:{host}"
 
     def adapt(self, source: DltSource) -> DltSource:
         """The source's hints for this destination (the source itself declares merges)."""

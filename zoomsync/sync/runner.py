@@ -18,7 +18,7 @@ import httpx
 from zoomsync.config import Settings
 from zoomsync.destinations import Target, resolve
 from zoomsync.destinations.probe import reach
-from zoomsync.errors import ConfigError, DestinationError, ZoomAPIError, ZoomSyncError
+from zoomsync.errors import ConfigError, UnreachableError, ZoomAPIError, ZoomSyncError
 from zoomsync.sync.deletes import apply_pending
 from zoomsync.sync.report import RunReport
 from zoomsync.zoom import ZoomClient
@@ -30,17 +30,26 @@ log = logging.getLogger("zoomsync.sync")
 
 
 def preflight(client: ZoomClient, settings: Settings) -> None:
-    """Get a token once, so bad credentials or an unreachable URL fail in one clear line."""
+    """Get a token once, so bad credentials or an unreachable URL fail in one clear line.
+
+    Credentials Zoom refuses are the user's to fix (AuthError, exit 2); a token endpoint that
+    does not answer, or answers 5xx/429 (RetryableAPIError), is most likely a network or
+    Zoom outage that a later run outlives (exit 1) — the line still names the URL to check.
+    """
     try:
         client.auth.token()
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        raise ConfigError(f"ZOOM_OAUTH_URL {settings.oauth_url} is not a usable URL ({exc}): "
+                          "check ZOOM_OAUTH_URL") from None
     except httpx.TransportError as exc:
-        raise ConfigError(f"cannot reach Zoom's OAuth endpoint {settings.oauth_url} "
-                          f"({type(exc).__name__}): check ZOOM_OAUTH_URL and the network"
-                          ) from None
+        raise UnreachableError(f"cannot reach Zoom's OAuth endpoint {settings.oauth_url} "
+                               f"({type(exc).__name__}): check ZOOM_OAUTH_URL and the network"
+                               ) from None
     except ZoomAPIError as exc:
         if exc.status == 0:
-            raise ConfigError(f"cannot reach Zoom's OAuth endpoint {settings.oauth_url}: "
-                              f"{exc.message}; check ZOOM_OAUTH_URL and the network") from None
+            raise UnreachableError(f"cannot reach Zoom's OAuth endpoint {settings.oauth_url}: "
+                                   f"{exc.message}; check ZOOM_OAUTH_URL and the network"
+                                   ) from None
         raise
 
 
@@ -87,8 +96,10 @@ def run(
     what changed since their state (docs/incremental.md); `full_refresh` names streams to
     read in full again. `now` is the run's start (default: the clock).
     """
+    from dlt.common.destination.exceptions import DestinationException
     from dlt.pipeline.exceptions import PipelineStepFailed
 
+    from zoomsync.failures import explain
     from zoomsync.sync.fanout import FanOut
     from zoomsync.sync.source import client_from, zoom_source
 
@@ -115,14 +126,15 @@ def run(
             with watcher:
                 load(pipeline, target, target.adapt(source), report)
         except PipelineStepFailed as exc:
-            cause = zoomsync_cause(exc)
-            if cause is not None:
-                raise cause from None
-            raise DestinationError(f"the {exc.step} step failed: {_first_line(exc)}") from None
+            # Our own error from the source, or the root cause in one line (failures.py).
+            raise explain(exc, step=exc.step, settings=settings) from None
         report.deleted = apply_pending(pipeline, target, _account_key(settings))
         trace = pipeline.last_trace
         if trace is not None and trace.last_normalize_info is not None:
             report.loaded(trace.last_normalize_info.row_counts)
+    except (OSError, DestinationException) as exc:
+        # Outside dlt's steps: setting up the pipeline's folder, marking deletes.
+        raise explain(exc, settings=settings) from None
     finally:
         fanout.close()
         client.cancel()  # a call still retrying in a leftover thread ends now
@@ -167,16 +179,8 @@ def _account_key(settings: Settings) -> str | None:
 
 def zoomsync_cause(exc: BaseException) -> ZoomSyncError | None:
     """Our own error inside dlt's PipelineStepFailed wrapper (and its causes), if any."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ZoomSyncError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
-    return None
+    from zoomsync.failures import chain
+
+    return next((c for c in chain(exc) if isinstance(c, ZoomSyncError)), None)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "exception", exc)) or type(exc).__name__
-    return text.strip().splitlines()[0][:300]

@@ -288,15 +288,14 @@ def reset(settings: Settings, streams: list[str] | None = None, *,
 
     The next run reads them in full again. Tables keep their rows: the warehouse is the
     long-term copy of what Zoom has forgotten. Returns the streams whose state was cleared.
-    `locked`: the caller holds the account's run lock already (`run --full-refresh`).
+    `locked`: the caller holds the destination's run lock already (`run --full-refresh`).
     """
     from dlt.pipeline.helpers import pipeline_drop
 
-    from zoomsync import status
-    from zoomsync.lock import RunLock
+    from zoomsync.lock import destination_lock
 
     # Never under a running sync: it would commit the state it read before the reset.
-    lock = None if locked else RunLock(status.files(settings)[1])
+    lock = None if locked else destination_lock(settings)
     if lock is not None:
         lock.acquire()  # LockHeld: one line naming the running zoomsync
     try:

@@ -136,8 +136,11 @@ def describe(exc: BaseException) -> str:
     if "Failed to load the driver" in text or "Can't open lib" in text:
         raise ConfigError(LTDL_HINT if "Failed to load" in text else
                           f"pyodbc cannot find the ODBC driver: {text[:200]}") from None
+    from zoomsync.failures import clip
+
     hint = classify_exception(exc).hint
-    return redact(text)[:300] + (f" ({hint})" if hint else "")
+    # Capped in the middle: the server's reason follows ODBC's long prefixes.
+    return clip(redact(text)) + (f" ({hint})" if hint else "")
 
 
 def with_retries(call: Callable[[], T], *, what: str, attempts: int = 5,

@@ -38,6 +38,7 @@ from zoomsync.destinations.synapse.driver import with_retries
 from zoomsync.destinations.synapse.names import literal, sql_value
 from zoomsync.destinations.synapse.retry import Classification, classify_exception
 from zoomsync.destinations.synapse.stage import redact
+from zoomsync.failures import clip
 
 log = logging.getLogger("zoomsync.synapse.sql")
 
@@ -231,7 +232,8 @@ class SynapseSqlClient(SqlClientBase[Any], DBTransaction):
         if isinstance(ex, DatabaseTerminalException | DatabaseTransientException):
             return ex
         classification = classify_exception(ex)
-        text = redact(" ".join(str(getattr(ex, "ddbc_error", "") or ex).split()))[:300]
+        # Capped in the middle: the server's reason follows ODBC's long prefixes.
+        text = clip(redact(" ".join(str(getattr(ex, "ddbc_error", "") or ex).split())))
         if classification.hint:
             text += f" ({classification.hint})"
         if classification.number in (208, 2706, 15151) or "Invalid object name" in text:
