@@ -18,6 +18,7 @@ import httpx
 from zoomsync.config import Settings
 from zoomsync.destinations import Target, resolve
 from zoomsync.destinations.probe import reach
+from zoomsync.dlt_version import check_dlt
 from zoomsync.errors import ConfigError, UnreachableError, ZoomAPIError, ZoomSyncError
 from zoomsync.sync.deletes import apply_pending
 from zoomsync.sync.report import RunReport
@@ -103,6 +104,7 @@ def run(
     from zoomsync.sync.fanout import FanOut
     from zoomsync.sync.source import client_from, zoom_source
 
+    check_dlt()
     target = resolve(settings)
     report = RunReport()
     own_client = client is None

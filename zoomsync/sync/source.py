@@ -26,6 +26,7 @@ from dlt.extract.source import DltSource
 
 from zoomsync.catalog import Stream, select
 from zoomsync.config import Settings
+from zoomsync.dlt_version import check_dlt
 from zoomsync.errors import (
     DailyLimitError,
     EntitlementError,
@@ -109,6 +110,7 @@ def zoom_source(
     `incremental=False` reads everything and keeps no state (destinations that rewrite
     whole tables). `now` is the run's start (default: the clock), the bookmarks' ceiling.
     """
+    check_dlt()
     settings = settings or Settings()
     chosen = select(streams)
     client = client or client_from(settings)
