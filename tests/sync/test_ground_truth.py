@@ -64,7 +64,7 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
-    faults = FaultConfig(error_5xx=0.10, rate_429=0.05, reset=0.02, slow=0.02, slow_ms=300,
+    faults = FaultConfig(error_5xx=0.10, rate_429=0.005, reset=0.02, slow=0.02, slow_ms=300,
                          revoke_token=0.002)
     yield from sync(tmp_path_factory.mktemp("faulty"), faults)
 
