@@ -14,7 +14,8 @@ A `KillPoint` is a predicate over those folders. `run` polls them every few mill
 when the predicate holds it stops the run's process group (SIGSTOP), reads the folders
 again — so the state at the kill is known exactly, not guessed from a time — and only
 then sends SIGKILL. Killing at a fraction of a reference run's wall time, as this test
-once did, mostly lands in extract: normalize and load take a few hundred ms of a run.
+once did, mostly lands in extract: normalize and load take a few hundred ms of a run
+(`after(seconds)` still does that, for bench/kills.py, and `phase` says where it landed).
 One point no watcher can time — just after a job's commit, before dlt notes it — is hit
 from inside the run instead (`after_commit`).
 """
@@ -75,6 +76,36 @@ class Snapshot:
                          for p in self.packages) or "no packages"
 
 
+# The phases of a run as a user sees them, in order, and the steps of a package in each:
+# before the first package (imports, the credential check), dlt's three steps, and after
+# the last package is loaded (zoomsync's deletes and report, the process exiting).
+PHASES: dict[str, tuple[str, ...]] = {
+    "start": (), "extract": ("extracting",), "normalize": ("extracted", "normalizing"),
+    "load": ("loading",), "finish": ("loaded",)}
+
+
+def phase(state: Snapshot) -> str:
+    """The phase a run is in: that of its least advanced package not yet loaded."""
+    steps = {p.step for p in state.packages}
+    for name, of in PHASES.items():
+        if name != "finish" and steps & set(of):
+            return name
+    return "finish" if steps else "start"
+
+
+def phase_spans(first_seen: dict[str, float], took: float) -> dict[str, tuple[float, float]]:
+    """When each phase began and ended in a run that took `took` s, from the steps'
+    `first_seen`; a phase the run went through unseen gets no time."""
+    starts = {"start": 0.0}
+    for name, steps in list(PHASES.items())[1:]:
+        seen = [first_seen[s] for s in steps if s in first_seen]
+        starts[name] = min(seen) if seen else took
+    names = list(starts)
+    # A later phase seen first (a step too short for the poll) closes the earlier ones.
+    ends = [min([*(starts[n] for n in names[i + 1:]), took]) for i in range(len(names))]
+    return {n: (min(starts[n], end), end) for n, end in zip(names, ends, strict=True)}
+
+
 def snapshot(pipelines: Path, started: float) -> Snapshot:
     """The packages as the folders show them; read again if dlt moves one meanwhile."""
     for _ in range(50):
@@ -129,6 +160,11 @@ class KillPoint:
     after_commit_of: str | None = None
 
 
+def after(seconds: float) -> KillPoint:
+    """The run has been going for `seconds`, whatever step it is in."""
+    return KillPoint(f"at {seconds:.2f} s", lambda s: s.elapsed >= seconds)
+
+
 def mid_extract(after_s: float) -> KillPoint:
     """Extract has been writing a package for at least `after_s` seconds of the run."""
     return KillPoint("extract", lambda s: bool(s.at("extracting")) and s.elapsed >= after_s
@@ -180,6 +216,7 @@ class Outcome:
     killed_at: Snapshot | None
     # When each step was first seen, in seconds from the start (a reference run's profile).
     first_seen: dict[str, float]
+    elapsed: float  # seconds from the start to the exit or the kill
 
 
 def run(env: dict[str, str], cwd: Path, streams: str, *, pipelines: Path,
@@ -210,6 +247,7 @@ def run(env: dict[str, str], cwd: Path, streams: str, *, pipelines: Path,
                 if killed_at is not None:
                     break
             time.sleep(POLL_S if kill_at is not None else 5 * POLL_S)
+        ended = time.monotonic()
         _, err = proc.communicate(timeout=30)
         if killed_at is None and proc.returncode == -signal.SIGKILL:  # it killed itself
             killed_at = snapshot(pipelines, started)
@@ -217,7 +255,8 @@ def run(env: dict[str, str], cwd: Path, streams: str, *, pipelines: Path,
         if proc.poll() is None:  # only ever the process group this call started
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate(timeout=30)
-    return Outcome(proc.returncode, err, killed_at, first_seen)
+    return Outcome(proc.returncode, err, killed_at, first_seen,
+                   killed_at.elapsed if killed_at is not None else ended - started)
 
 
 def _kill(proc: subprocess.Popen[str], pipelines: Path, started: float,

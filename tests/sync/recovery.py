@@ -64,6 +64,7 @@ class Reference:
     truth_problems: dict[str, list[str]]
     # Every root row was written again by the second run (its load id), not left alone.
     rewritten: bool
+    took: float  # the first run's wall time, s
 
     def mid_extract(self) -> kill.KillPoint:
         """Halfway between extract's start and its end in the reference run."""
@@ -97,7 +98,8 @@ def reference(emu: RunningEmulator, home: Path, make: PlaceFactory) -> Reference
     again = _load_ids(place)
     rewritten = all(len(ids) == 1 for ids in (*loads.values(), *again.values())) and all(
         again[t] != loads[t] for t in TABLES)
-    return Reference(before, contents(place.reader), first.first_seen, truth, rewritten)
+    return Reference(before, contents(place.reader), first.first_seen, truth, rewritten,
+                     first.elapsed)
 
 
 def reference_problems(ref: Reference) -> list[str]:
@@ -121,6 +123,33 @@ APPLIED = {"extract": "none", "normalize": "none", "load-copying": "not all",
            "load-partial": "some"}
 
 
+@dataclass
+class Trial:
+    """A fresh dataset in `home` and a first load into it, killed at a point (`killed`;
+    it may have ended before reaching it)."""
+
+    home: Path
+    dataset: str
+    place: Place
+    killed: kill.Outcome
+
+    def rerun(self, emu: RunningEmulator) -> kill.Outcome:
+        """Run again into the same dataset, without faults."""
+        return sync(emu, self.home, self.place, self.dataset)
+
+    def differences(self, expected: Contents) -> list[str]:
+        """How the tables now differ from `expected`, every table compared."""
+        return content_differences(expected, contents(self.place.reader))
+
+
+def killed_run(emu: RunningEmulator, home: Path, make: PlaceFactory,
+               point: kill.KillPoint) -> Trial:
+    """A first load into a fresh dataset in `home`, killed at `point`."""
+    dataset = _dataset()
+    place = make(home, dataset)
+    return Trial(home, dataset, place, sync(emu, home, place, dataset, kill_at=point))
+
+
 def kill_and_rerun(emu: RunningEmulator, tmp: Path, make: PlaceFactory,
                    point: kill.KillPoint, expected: Contents) -> list[str]:
     """Kill a first load at `point`, rerun it; the differences from `expected`."""
@@ -129,11 +158,10 @@ def kill_and_rerun(emu: RunningEmulator, tmp: Path, make: PlaceFactory,
         # that run ends normally, and a fresh dataset gets another try.
         home = tmp / f"attempt{attempt}"
         home.mkdir()
-        dataset = _dataset()
-        place = make(home, dataset)
-        killed = sync(emu, home, place, dataset, kill_at=point)
-        if killed.killed_at is not None:
+        trial = killed_run(emu, home, make, point)
+        if trial.killed.killed_at is not None:
             break
+    killed, place = trial.killed, trial.place
     at = killed.killed_at
     assert at is not None, (f"the run ended (exit {killed.returncode}) before reaching "
                             f"{point.name}, {ATTEMPTS} times; steps seen at "
@@ -154,6 +182,6 @@ def kill_and_rerun(emu: RunningEmulator, tmp: Path, make: PlaceFactory,
         else:
             # Not "fewer than all": a first load's started copies may have committed too.
             assert left, f"killed at {point.name} ({at.describe()}): no table holds rows"
-    again = sync(emu, home, place, dataset)
+    again = trial.rerun(emu)
     assert again.returncode == 0, again.stderr
-    return content_differences(expected, contents(place.reader))
+    return trial.differences(expected)
