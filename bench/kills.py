@@ -181,9 +181,9 @@ def main() -> None:
     parser.add_argument("--timing-runs", type=int, default=3, metavar="R",
                         help="uninterrupted runs whose median timing the kill times are "
                              "drawn over, the reference included (3)")
-    parser.add_argument("--min-per-phase", type=int, default=0, metavar="K",
+    parser.add_argument("--min-per-phase", type=int, default=1, metavar="K",
                         help="add kills inside extract, normalize and load until each had K "
-                             "(default 0: the uniform kills only)")
+                             "(default 1, so every step is hit; 0: the uniform kills only)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the reference's and each kill's folder, and print where")
     args = parser.parse_args()
