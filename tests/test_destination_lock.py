@@ -128,9 +128,7 @@ def test_one_duckdb_file_one_run_whatever_the_pipelines_dir(emu: RunningEmulator
 def test_a_warehouse_lock_is_keyed_by_place_and_dataset_never_by_login(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch
                                                                     ) -> None:
-    pytest.importorskip("psycopg2")
-    pytest.importorskip("adbc_driver_postgresql")
-    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))  # the postgres extra is in [test]: no skip
 
     def lock(url: str, dataset: str = "zoom") -> tuple[Path, str]:
         settings = Settings.model_validate({"destination": "postgres", "postgres_url": url,
