@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import resource
 import threading
 import time
@@ -20,6 +21,9 @@ from typing import Any
 import httpx
 
 from zoomsync.emulator.app import EmulatorConfig
+
+# A bench, like the `zoomsync` command, sends nothing anywhere: no dlt telemetry.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 # Bounds on every wait for the emulator process, so a wedged child cannot hang a bench.
 START_TIMEOUT_S = 120.0  # building a large dataset takes a while

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -12,6 +13,9 @@ from zoomsync.emulator.app import EmulatorConfig
 from zoomsync.emulator.dataset import DatasetConfig
 from zoomsync.emulator.oauth import DEFAULT_CREDENTIALS
 from zoomsync.emulator.server import RunningEmulator
+
+# The suite, like the `zoomsync` command, sends nothing anywhere: no dlt telemetry.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 ANCHOR = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 # Limits far above what a test sends, for tests that are not about rate limiting.

@@ -165,9 +165,9 @@ def _path_of(exc: OSError) -> Path | None:
 
 
 def _working_dir(step: str | None, settings: Settings | None) -> Path | None:
-    """Where a step that names no file was writing: extraction and normalization write only
-    the pipelines directory (the load writes the destination)."""
-    if step not in ("extract", "normalize") or settings is None:
+    """Where a step that names no file was writing: every dlt step but the load (sync,
+    extract, normalize, and run's own bookkeeping) writes only the pipelines directory."""
+    if step is None or step == "load" or settings is None:
         return None
     from zoomsync.sync.runner import pipelines_dir
 

@@ -72,8 +72,11 @@ def test_serve_with_apply_loads_a_new_meeting(emu: RunningEmulator, tmp_path: Pa
         while topics(tmp_path / "warehouse.duckdb", mid) != ["Served and applied"]:
             assert time.monotonic() < deadline, "the meeting never reached DuckDB"
             time.sleep(0.2)
-        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
-        assert "zoomsync_webhook_events_applied_total 1" in metrics
+        # The row commits just before the applier counts the event applied: wait for it.
+        while "zoomsync_webhook_events_applied_total 1" not in (
+                metrics := httpx.get(f"http://127.0.0.1:{port}/metrics").text):
+            assert time.monotonic() < deadline, metrics
+            time.sleep(0.1)
     finally:
         admin.put("/webhooks", json={"url": None})
         admin.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 from typing import NoReturn
 
@@ -74,6 +75,9 @@ def main() -> None:
 
 
 def _main() -> None:
+    # The command is an application: its dlt sends no anonymous telemetry (zoomsync sends
+    # nothing anywhere). The library leaves the setting to the application that uses it.
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     _logging()
     try:
         # Without standalone mode click returns a command's exit code instead of exiting.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -23,9 +22,6 @@ from zoomsync.errors import ConfigError, UnreachableError, ZoomAPIError, ZoomSyn
 from zoomsync.sync.deletes import apply_pending
 from zoomsync.sync.report import RunReport
 from zoomsync.zoom import ZoomClient
-
-# dlt would otherwise try to send anonymous telemetry; zoomsync sends nothing anywhere.
-os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 log = logging.getLogger("zoomsync.sync")
 
@@ -122,11 +118,11 @@ def run(
         # dlt extracts parallelized resources on 5 threads by default; ours mostly wait on
         # discovery and on the paced fan-out, so give each stream a thread, or streams that
         # could use an idle rate label sit queued behind ones waiting for another.
-        os.environ.setdefault("EXTRACT__WORKERS", str(max(5, len(report.streams) + 2)))
+        workers = max(5, len(report.streams) + 2)
         watcher = observe(report, client) if observe else nullcontext()
         try:
             with watcher:
-                load(pipeline, target, target.adapt(source), report)
+                load(pipeline, target, target.adapt(source), report, workers=workers)
         except PipelineStepFailed as exc:
             # Our own error from the source, or the root cause in one line (failures.py).
             raise explain(exc, step=exc.step, settings=settings) from None
@@ -147,22 +143,33 @@ def run(
     return report
 
 
-def load(pipeline: Any, target: Target, source: Any, report: RunReport) -> None:
-    """Extract, normalize and load; for whole-table destinations, only a complete run."""
+def load(pipeline: Any, target: Target, source: Any, report: RunReport, *,
+         workers: int | None = None) -> None:
+    """Finish what an earlier run left pending, then extract (on `workers` threads, dlt's
+    default if None), normalize and load; for whole-table destinations, only a complete run.
+
+    dlt's `run(source)` would load a pending package and return without extracting: the
+    steps are called one by one instead, each through its documented method."""
     from zoomsync.destinations.fastload import faster_load_step
     from zoomsync.sync.resume import forget_unnoted_copies
 
     faster_load_step()  # dlt's per-load bookkeeping, without its deep copies (fastload.py)
     # A load a killed run left half done is resumed first; make that safe (resume.py).
     forget_unnoted_copies(pipeline)
-    if not target.replaces_tables:
-        pipeline.run(source, loader_file_format=target.loader_file_format)
-        return
+    # What dlt's run() does first, by its public steps: the state an earlier run left in the
+    # destination (a new machine, a lost pipelines folder), then a package left pending.
+    pipeline.sync_destination()
+    if pipeline.list_extracted_load_packages():
+        pipeline.normalize()
+    if pipeline.list_normalized_load_packages():
+        pipeline.load()
+    options: dict[str, Any] = {"loader_file_format": target.loader_file_format}
+    if workers is not None:
+        options["workers"] = workers
+    pipeline.extract(source, **options)
     # Replacing a table with a stream that stopped or lost partitions would drop rows the
-    # destination holds from earlier runs; so extract first and load only when all finished.
-    pipeline.run()  # finish a load an earlier run left pending, as run(source) would
-    pipeline.extract(source, loader_file_format=target.loader_file_format)
-    if not report.ok:
+    # destination holds from earlier runs; so load only when all finished.
+    if target.replaces_tables and not report.ok:
         pipeline.drop_pending_packages()
         report.error = (f"nothing loaded: the {target.name} destination rewrites whole tables "
                         "and some streams did not finish; run again, or leave them out with "

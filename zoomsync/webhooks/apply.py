@@ -15,7 +15,6 @@ held by a running sync) stays pending and is retried with a growing pause.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,9 +30,6 @@ from zoomsync.webhooks.events import Refresh, plan
 from zoomsync.webhooks.spool import Spool, SpooledEvent
 from zoomsync.webhooks.targeted import EventDiscovery
 from zoomsync.zoom import ZoomClient
-
-# dlt would otherwise try to send anonymous telemetry; zoomsync sends nothing anywhere.
-os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 log = logging.getLogger("zoomsync.webhooks")
 PURGE_EVERY = 60.0  # seconds between sweeps of applied events and expired signatures
