@@ -20,6 +20,8 @@ from importlib.resources import files
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from zoomsync import hints
+
 if TYPE_CHECKING:
     from dlt.common.schema.typing import TColumnSchema, TDataType, TTableSchemaColumns
     from dlt.common.typing import TTableNames
@@ -89,20 +91,43 @@ def spec_columns(stream_name: str) -> StreamColumns:
                        ".venv/bin/python scripts/gen_catalog_columns.py") from None
 
 
-def _hints(types: Mapping[str, str], not_null: frozenset[str] = frozenset()) -> TTableSchemaColumns:
+def _hints(types: Mapping[str, str], not_null: frozenset[str] = frozenset(),
+           personal: Mapping[str, str | None] | None = None) -> TTableSchemaColumns:
     # `name` is repeated inside each column: dlt fills it in for a resource's own columns,
     # but its nested-table hints fail on a column without one (KeyError: 'name', dlt 1.31).
-    return {name: cast("TColumnSchema", {"name": name, "data_type": cast("TDataType", kind),
-                                         "nullable": name not in not_null})
-            for name, kind in types.items()}
+    out = {name: cast("TColumnSchema", {"name": name, "data_type": cast("TDataType", kind),
+                                        "nullable": name not in not_null})
+           for name, kind in types.items()}
+    for name, kind in (personal or {}).items():
+        # A personal column the spec does not type still gets its mark (dlt types it when
+        # the first value arrives).
+        column: dict[str, Any] = dict(out.get(name) or {"name": name})
+        column[hints.PERSONAL] = kind or hints.OTHER
+        out[name] = cast("TColumnSchema", column)
+    return out
+
+
+def personal(stream_name: str) -> dict[str, dict[str, str | None]]:
+    """table -> {column: kind} for one stream: the declaration's `personal` root columns
+    (kind judged by name later: None) and the spec's email/name columns of every table."""
+    from zoomsync.catalog import CATALOG
+
+    out: dict[str, dict[str, str | None]] = {stream_name: {}}
+    for column in CATALOG[stream_name].personal:
+        out[stream_name][column] = None
+    for table, columns in spec_columns(stream_name).personal.items():
+        out.setdefault(table, {}).update(columns)
+    return {t: cols for t, cols in out.items() if cols}
 
 
 def columns(stream_name: str) -> TTableSchemaColumns:
-    """The root table's column hints; primary-key columns are not nullable."""
+    """The root table's column hints; primary-key columns are not nullable, personal ones
+    carry `hints.PERSONAL` (for masking, docs/destinations/synapse.md)."""
     from zoomsync.catalog import CATALOG
 
     return _hints(spec_columns(stream_name).columns,
-                  frozenset(CATALOG[stream_name].primary_key))
+                  frozenset(CATALOG[stream_name].primary_key),
+                  personal(stream_name).get(stream_name))
 
 
 def nested_hints(stream_name: str) -> dict[TTableNames, TResourceNestedHints]:
@@ -113,7 +138,9 @@ def nested_hints(stream_name: str) -> dict[TTableNames, TResourceNestedHints]:
     with ParentTableNotFoundException.
     """
     spec = spec_columns(stream_name)
+    marked = personal(stream_name)
     out: dict[TTableNames, Any] = {}
     for table, types in spec.nested.items():
-        out[spec.path(table)] = {"columns": _hints(types), "parent_table_name": spec.parent(table)}
+        out[spec.path(table)] = {"columns": _hints(types, personal=marked.get(table)),
+                                 "parent_table_name": spec.parent(table)}
     return out

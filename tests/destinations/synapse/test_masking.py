@@ -24,13 +24,31 @@ def test_functions_by_kind_name_and_type() -> None:
     assert mask_function("email", "email", "bigint") == DEFAULT  # email() needs a string
 
 
-def test_personal_columns_join_catalog_and_spec() -> None:
-    users = personal_columns("users")["users"]
+def test_the_source_marks_personal_columns_from_declaration_and_spec() -> None:
+    from zoomsync import hints
+    from zoomsync.catalog.columns import columns, nested_hints, personal
+
+    users = personal("users")["users"]
     assert users["email"] == "email" and users["manager"] == "email"  # manager: from the spec
     assert users["phone_number"] is None  # from the stream's declaration, kind by name
-    meetings = personal_columns("meetings")
-    assert meetings["meetings__settings__meeting_invitees"] == {"email": "email"}
-    assert "groups" not in personal_columns("groups")
+    assert personal("meetings")["meetings__settings__meeting_invitees"] == {"email": "email"}
+    assert "groups" not in personal("groups")
+    # ... as dlt column hints, which is all the destination sees.
+    assert columns("users")["email"][hints.PERSONAL] == "email"  # type: ignore[typeddict-item]
+    assert columns("users")["phone_number"][hints.PERSONAL] == hints.OTHER  # type: ignore[typeddict-item]
+    assert hints.PERSONAL not in columns("users")["id"]
+    invitees = nested_hints("meetings")[("settings", "meeting_invitees")]["columns"]
+    assert invitees["email"][hints.PERSONAL] == "email"  # type: ignore[index]
+
+
+def test_the_destination_reads_the_marks_from_the_schema_alone() -> None:
+    from zoomsync import hints
+
+    tables = {"users": {"columns": {"id": {"name": "id"},
+                                    "email": {"name": "email", hints.PERSONAL: "email"},
+                                    "phone": {"name": "phone", hints.PERSONAL: hints.OTHER}}},
+              "groups": {"columns": {"name": {"name": "name"}}}}
+    assert personal_columns(tables) == {"users": {"email": "email", "phone": None}}
 
 
 def test_statements_only_for_columns_present() -> None:

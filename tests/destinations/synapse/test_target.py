@@ -125,6 +125,8 @@ def test_a_new_field_is_added_by_alter_table_and_masked(tmp_path: Any) -> None:
     import dlt
     from azure.storage.blob import BlobServiceClient
 
+    from zoomsync import hints
+
     connection = service(AZURITE_CONNECTION_STRING, "Azurite")
     container = f"evolve-{secrets.token_hex(4)}"
     BlobServiceClient.from_connection_string(connection).create_container(container)
@@ -138,8 +140,12 @@ def test_a_new_field_is_added_by_alter_table_and_masked(tmp_path: Any) -> None:
                                 dataset_name="zoom", pipelines_dir=str(tmp_path))
         first = [{"id": "u1", "first_name": "Ada"}]
         second = [{"id": "u2", "first_name": "Bob", "email": "bob@example.com"}]
+        # What marks a column personal is the source's hint, not the destination's
+        # knowledge of Zoom: zoomsync's source sets it from the catalog (columns.py).
+        marks: Any = {"first_name": {"name": "first_name", hints.PERSONAL: "name"},
+                      "email": {"name": "email", hints.PERSONAL: "email"}}
         for rows in (first, second):
-            pipeline.run(dlt.resource(rows, name="users", primary_key="id",
+            pipeline.run(dlt.resource(rows, name="users", primary_key="id", columns=marks,
                                       write_disposition="merge"), loader_file_format="parquet")
     assert "ALTER TABLE [zoom].[users] ADD [email] nvarchar(max) NULL" in pool.log
     assert sorted(pool.rows("SELECT id, first_name, email FROM zoom.users")) == [
@@ -154,11 +160,14 @@ def test_mask_pii_turned_on_later_masks_the_existing_columns_once(tmp_path: Any)
     import dlt
     from azure.storage.blob import BlobServiceClient
 
+    from zoomsync import hints
+
     connection = service(AZURITE_CONNECTION_STRING, "Azurite")
     container = f"later-{secrets.token_hex(4)}"
     BlobServiceClient.from_connection_string(connection).create_container(container)
     pool = PoolStandIn(service(AZURITE_BLOB_URL, "Azurite"))
     rows = [{"id": "u1", "email": "ada@example.com"}]
+    marks: Any = {"email": {"name": "email", hints.PERSONAL: "email"}}  # as the source marks
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(synapse_target.CONNECTORS, "standin", pool.connector)
         for mask in (False, True, True):
@@ -168,7 +177,7 @@ def test_mask_pii_turned_on_later_masks_the_existing_columns_once(tmp_path: Any)
                                       azure_storage_connection_string=connection))
             pipeline = dlt.pipeline(pipeline_name="later", destination=target.destination,
                                     dataset_name="zoom", pipelines_dir=str(tmp_path))
-            pipeline.run(dlt.resource(rows, name="users", primary_key="id",
+            pipeline.run(dlt.resource(rows, name="users", primary_key="id", columns=marks,
                                       write_disposition="merge"), loader_file_format="parquet")
     email = [m for m in pool.masks if "[email]" in m]
     assert email == ["ALTER TABLE [zoom].[users] ALTER COLUMN [email] ADD MASKED WITH "

@@ -77,7 +77,6 @@ class Loader:
     staging_area: Callable[[], StagingArea]
     layout: dict[str, dict[str, Any]] = field(default_factory=dict)
     mask_pii: bool = False
-    personal: dict[str, dict[str, str | None]] = field(default_factory=dict)
     _area: StagingArea | None = None
     # What the pool told us, shared by the job clients of one destination (one per job).
     pool_settings: PoolSettings | None = None
@@ -251,7 +250,8 @@ class SynapseJobClient(SqlJobClientBase):
             declared = self.schema.tables.get(table, {}).get("columns", {})
             tables[table] = {c: declared.get(c, {}).get("data_type") or "text" for c in columns
                              if (table.lower(), c.lower()) not in masked}
-        for statement in masking.mask_statements(dataset, tables, self.loader.personal):
+        personal = masking.personal_columns(self.schema.tables)
+        for statement in masking.mask_statements(dataset, tables, personal):
             self.sql_client.execute(statement)
 
     def _from_db_type(self, db_type: str, precision: int | None,

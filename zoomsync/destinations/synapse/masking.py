@@ -1,4 +1,4 @@
-"""Optional dynamic data masking (`--mask-pii`) of the columns the catalog marks personal.
+"""Optional dynamic data masking (`--mask-pii`) of the columns the source marks personal.
 
     ALTER TABLE [zoom].[users] ALTER COLUMN [email] ADD MASKED WITH (FUNCTION = 'email()')
 
@@ -16,7 +16,9 @@ https://learn.microsoft.com/azure/synapse-analytics/sql-data-warehouse/sql-data-
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
+from zoomsync import hints
 from zoomsync.destinations.synapse.names import literal, quote, table_ref
 
 EMAIL = "email()"
@@ -26,7 +28,7 @@ _TEXT = ("text", "json")
 
 
 def mask_function(column: str, kind: str | None, data_type: str = "text") -> str:
-    """The masking function for a personal column: by the catalog's kind, else its name."""
+    """The masking function for a personal column: by its marked kind, else its name."""
     if data_type not in _TEXT:
         return DEFAULT  # email() and partial() apply to strings only
     name = column.lower()
@@ -41,18 +43,17 @@ def _is_name(column: str) -> bool:
     return column in ("name", "host") or (column.endswith("_name") and column != "pc_name")
 
 
-def personal_columns(stream_name: str) -> dict[str, dict[str, str | None]]:
-    """table -> {column: kind} for one stream: the catalog's `personal` root columns and the
-    spec's email/name columns of every table of the stream (child tables included)."""
-    from zoomsync.catalog import CATALOG
-    from zoomsync.catalog.columns import spec_columns
-
-    out: dict[str, dict[str, str | None]] = {stream_name: {}}
-    for column in CATALOG[stream_name].personal:
-        out[stream_name][column] = None
-    for table, columns in spec_columns(stream_name).personal.items():
-        out.setdefault(table, {}).update(columns)
-    return {t: cols for t, cols in out.items() if cols}
+def personal_columns(tables: Mapping[str, Mapping[str, Any]]
+                     ) -> dict[str, dict[str, str | None]]:
+    """table -> {column: kind} of the columns the source marked personal (`hints.PERSONAL`)
+    in a dlt schema's `tables`; kind None: judged by the column's name."""
+    out: dict[str, dict[str, str | None]] = {}
+    for table, schema in tables.items():
+        for column, hint in (schema.get("columns") or {}).items():
+            kind = hint.get(hints.PERSONAL)
+            if kind:
+                out.setdefault(table, {})[column] = None if kind == hints.OTHER else kind
+    return out
 
 
 def mask_column(schema: str, table: str, column: str, function: str) -> str:

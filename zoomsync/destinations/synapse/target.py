@@ -158,18 +158,6 @@ def layout_overrides(value: str | None) -> dict[str, dict[str, Any]]:
     return parsed
 
 
-def personal_columns() -> dict[str, dict[str, str | None]]:
-    """table -> {column: kind} over the whole catalog, for `--mask-pii`."""
-    from zoomsync.catalog import CATALOG
-    from zoomsync.destinations.synapse.masking import personal_columns as of_stream
-
-    out: dict[str, dict[str, str | None]] = {}
-    for name in CATALOG:
-        for table, columns in of_stream(name).items():
-            out.setdefault(table, {}).update(columns)
-    return out
-
-
 def synapse_target(settings: Settings) -> Target:
     require_driver("synapse", "azure.storage.blob", "azure.identity", "pyarrow")
     connection = connection_config(settings)
@@ -179,8 +167,7 @@ def synapse_target(settings: Settings) -> Target:
     connector = CONNECTORS[connection.driver]
     loader = Loader(connect=lambda: connector(connection),
                     staging_area=lambda: StagingArea(storage), layout=layout,
-                    mask_pii=settings.mask_pii,
-                    personal=personal_columns() if settings.mask_pii else {})
+                    mask_pii=settings.mask_pii)
     from zoomsync.destinations.synapse.factory import SynapseLoaderDestination
 
     where = f"synapse:{connection.where}"
