@@ -56,7 +56,12 @@ def sync(emu: RunningEmulator, settings: Settings) -> RunReport:
         return run(settings, client=client)
 
 
-@pytest.fixture(scope="module", params=sorted(CASES))
+# Delta on S3 is compared with the truth, and rerun, in test_crash_postgres_delta.py: the same
+# claim, kept out of this (default-dataset, 14 s a place) run for the suite's 10 minutes.
+FULL_SYNC_CASES = sorted(set(CASES) - {"delta-s3"})
+
+
+@pytest.fixture(scope="module", params=FULL_SYNC_CASES)
 def loaded(request: pytest.FixtureRequest, emulator: RunningEmulator,
            tmp_path_factory: pytest.TempPathFactory) -> Loaded:
     tmp = tmp_path_factory.mktemp(request.param)
