@@ -144,12 +144,13 @@ class Discovery:
         return stack
 
     def _part_failed(self, name: str, part: str, exc: BaseException, *,
-                     whole: bool = False) -> None:
+                     whole: bool = False) -> bool:
         """One part of the list being computed failed: report it, skip it, carry on; unless
-        the list is `whole` without it, its readers learn it is incomplete."""
+        the list is `whole` without it, its readers learn it is incomplete. False for a part
+        Zoom will not serve (skipped, not failed)."""
         if isinstance(exc, SkippableAPIError):
             self.report.skip(name, part, exc)
-            return
+            return False
         if stops(exc) != "partition":
             raise exc
         self.report.fail_partition(name, part, exc)
@@ -157,6 +158,7 @@ class Discovery:
         if computing and not whole:
             with self._guard:
                 self._partial.setdefault(computing[-1], []).append(f"{part}: {exc}")
+        return True
 
     def _pass_on(self, key: str) -> None:
         """A list's failed parts go to the list being computed from it, or to the stream
@@ -240,10 +242,10 @@ class Discovery:
                 user.update(future.result())
                 user["_profiled"] = True
             except ZoomSyncError as exc:
-                # The list itself is whole: only the users stream misses this profile.
-                user["_unread"] = True
-                self._part_failed("users", user.get("id") or user.get("email", "?"), exc,
-                                  whole=True)
+                # The list itself is whole: only the users stream misses a failed profile
+                # (one Zoom will not serve, 1001, is skipped as before).
+                user["_unread"] = self._part_failed(
+                    "users", user.get("id") or user.get("email", "?"), exc, whole=True)
         return [u for u in rows if u.get("id")]
 
     def user_version(self, uid: str) -> str | None:

@@ -18,7 +18,7 @@ from zoomsync.config import Settings
 from zoomsync.destinations import Target, resolve
 from zoomsync.destinations.probe import reach
 from zoomsync.dlt_version import check_dlt
-from zoomsync.errors import ConfigError, UnreachableError, ZoomAPIError, ZoomSyncError
+from zoomsync.errors import ConfigError, UnreachableError, ZoomAPIError
 from zoomsync.sync.deletes import apply_pending
 from zoomsync.sync.report import RunReport
 from zoomsync.zoom import ZoomClient
@@ -184,12 +184,3 @@ def _account_key(settings: Settings) -> str | None:
     from zoomsync.sync.source import account_column
 
     return settings.account_id if account_column(settings) else None
-
-
-def zoomsync_cause(exc: BaseException) -> ZoomSyncError | None:
-    """Our own error inside dlt's PipelineStepFailed wrapper (and its causes), if any."""
-    from zoomsync.failures import chain
-
-    return next((c for c in chain(exc) if isinstance(c, ZoomSyncError)), None)
-
-

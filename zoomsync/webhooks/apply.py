@@ -152,6 +152,7 @@ class Applier:
     def _load(self, refresh: Refresh, streams: list[str], result: BatchResult) -> RunReport:
         from dlt.pipeline.exceptions import PipelineStepFailed
 
+        from zoomsync.failures import explain
         from zoomsync.sync.runner import load
         from zoomsync.sync.source import zoom_source
 
@@ -163,7 +164,8 @@ class Applier:
             # As a sync's load: a package a killed applier left half done resumes safely.
             load(self.pipeline, self.target, self.target.adapt(source), report)
         except PipelineStepFailed as exc:
-            raise _cause(exc) from None
+            # Our own error from the source, or the root cause in one line (failures.py).
+            raise explain(exc, step=exc.step, settings=self.settings) from None
         for failed in report.failures:
             if failed.kind == FatalAPIError.__name__:  # never accepted: set the event aside
                 method, _, path = failed.request.partition(" ")
@@ -232,13 +234,3 @@ class Applier:
             if result is None and wake.wait(idle):
                 wake.clear()
                 stop.wait(linger)
-
-
-def _cause(exc: BaseException) -> ZoomSyncError:
-    """Our own error inside dlt's wrapper, or a one-line DestinationError."""
-    from zoomsync.sync.runner import zoomsync_cause
-
-    if (cause := zoomsync_cause(exc)) is not None:
-        return cause
-    text = str(getattr(exc, "exception", exc)).strip().splitlines()
-    return DestinationError(f"webhook load failed: {text[0][:300] if text else exc!r}")
