@@ -92,7 +92,7 @@ def test_bad_fault_target_is_one_line_naming_the_modes() -> None:
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [
         "error: --fault-target '/users=meteor': unknown fault target mode 'meteor'; use one "
-        "of repeat_token, endless_tokens, always_503, not_json, no_list_key"]
+        "of repeat_token, endless_tokens, always_503, not_json, no_list_key, repeat_rows"]
     r = run_cli("emulator", "--faults", "revoke_every=-1")
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == ["error: --faults: revoke_every must be >= 0, got -1"]

@@ -94,6 +94,15 @@ def test_repeat_token_serves_page_one_again_under_the_same_token() -> None:
         assert emu.faults.counters()["targeted"] == 2
 
 
+def test_repeat_rows_ends_each_page_with_its_first_record_again() -> None:
+    with emulator(targets(("/users", "repeat_rows"))) as emu:
+        first, second = follow(emu, "/users", 2, page_size=2)
+        assert [len(p["users"]) for p in (first, second)] == [3, 3]
+        assert first["users"][2] == first["users"][0]
+        assert second["users"][2] == second["users"][0] != first["users"][0]
+        assert first["next_page_token"] and first["total_records"] > 2  # paging unchanged
+
+
 def test_endless_tokens_page_forever_with_no_rows() -> None:
     with emulator(targets(("/users", "endless_tokens"))) as emu:
         pages = follow(emu, "/users", 5, page_size=2)

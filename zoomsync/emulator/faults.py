@@ -47,7 +47,8 @@ _STRIPPED_PREFIX = b"x-ratelimit-"
 _RETRY_AFTER = b"retry-after"
 
 # Targeted modes, each a way a list endpoint or a partition has been seen to misbehave.
-TARGET_MODES = ("repeat_token", "endless_tokens", "always_503", "not_json", "no_list_key")
+TARGET_MODES = ("repeat_token", "endless_tokens", "always_503", "not_json", "no_list_key",
+                "repeat_rows")
 # Modes that ask the app for page 1 whatever token the client sent.
 _FIRST_PAGE = frozenset({"repeat_token", "endless_tokens"})
 REPEAT_TOKEN = "emu-repeat-token"
@@ -339,6 +340,7 @@ class FaultMiddleware:
             "repeat_token": _repeat_token,
             "endless_tokens": self._endless_page,
             "no_list_key": _without_lists,
+            "repeat_rows": _repeated_rows,
         }[mode]
         await _rewrite_json(self.app, scope, receive, send, rewrite)
 
@@ -360,6 +362,12 @@ _PORTAL_HTML = (
 def _repeat_token(body: dict[str, Any]) -> dict[str, Any]:
     # What Zoom's spec served by a mock (Prism) does: the same token on every page.
     return {**body, "next_page_token": REPEAT_TOKEN}
+
+
+def _repeated_rows(body: dict[str, Any]) -> dict[str, Any]:
+    # A list that shifted while it was read: each page's first record again at its end.
+    return {k: [*v, v[0]] if isinstance(v, list) and v and isinstance(v[0], dict) else v
+            for k, v in body.items()}
 
 
 def _without_lists(body: dict[str, Any]) -> dict[str, Any]:
