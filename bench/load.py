@@ -7,9 +7,8 @@ throughput: on bench/pacing.py's 20-user account (14k rows) the engine's whole l
 0.1-0.3 s, less than dlt's fixed cost per load, so `--users 20` measures that fixed cost
 (bench/README.md has both). Then, on the very same Parquet files:
 
-- zoomsync's load step (dlt's load with zoomsync's destination: a first load, so each
-  file is copied straight into its table, zoomsync/destinations/direct.py) into a fresh
-  DuckDB file and a fresh PostgreSQL schema;
+- zoomsync's load step (dlt's load with zoomsync's destination: copied into staging, then
+  merged, as dlt does) into a fresh DuckDB file and a fresh PostgreSQL schema;
 - the engine's own bulk path from those files: DuckDB `CREATE TABLE ... AS SELECT * FROM
   read_parquet(...)` per table (the file opened and closed on the clock, as zoomsync's load
   does), and for PostgreSQL, which cannot read Parquet itself, each file read with pyarrow
@@ -18,7 +17,9 @@ throughput: on bench/pacing.py's 20-user account (14k rows) the engine's whole l
 
 Each side loads `--repeat` times (default 3), alternately, each time into empty tables;
 prints the medians' rows/s and ratio zoomsync / engine (target >= 0.5), and every run's
-seconds. Never asserts.
+seconds. Never asserts. This ratio explains where a load's time goes; it does not decide
+what the load path keeps: a change to it stays only if it moves a user's end-to-end time
+(bench/endtoend.py) by at least 5% (issue 14).
 
 From the repository root:
 
@@ -203,9 +204,6 @@ def _files(pipeline: Any, aside: Path) -> tuple[dict[str, list[Path]], int]:
 
 
 def _timed_load(pipeline: Any) -> float:
-    from zoomsync.destinations.fastload import faster_load_step
-
-    faster_load_step()  # as zoomsync.sync.runner.load() does before it loads
     started = time.perf_counter()
     pipeline.load()
     return time.perf_counter() - started

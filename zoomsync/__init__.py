@@ -1,6 +1,7 @@
 """zoomsync: keep a company's Zoom data in its analytics warehouse.
 
     from zoomsync import Settings, zoom_source, sync
+    from zoomsync import duckdb, postgres    # our dlt destinations, for your own pipeline
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from zoomsync.errors import (
 
 if TYPE_CHECKING:
     from zoomsync.config import Settings
+    from zoomsync.destinations.duckdb.factory import duckdb
+    from zoomsync.destinations.postgres.factory import postgres
     from zoomsync.sync.runner import run as sync
     from zoomsync.sync.source import zoom_source
 
@@ -39,6 +42,8 @@ __all__ = [
     "SkippableAPIError",
     "ZoomAPIError",
     "ZoomSyncError",
+    "duckdb",
+    "postgres",
     "sync",
     "zoom_source",
 ]
@@ -47,6 +52,8 @@ __version__ = "0.1.0"
 # Imported on first use: dlt and pydantic take a second to load, which every CLI call
 # (even `zoomsync --help`) would otherwise pay.
 _LAZY = {"Settings": ("zoomsync.config", "Settings"),
+         "duckdb": ("zoomsync.destinations.duckdb.factory", "duckdb"),
+         "postgres": ("zoomsync.destinations.postgres.factory", "postgres"),
          "sync": ("zoomsync.sync.runner", "run"),
          "zoom_source": ("zoomsync.sync.source", "zoom_source")}
 

@@ -20,7 +20,7 @@ from zoomsync.emulator.server import RunningEmulator
 # The kill points per warehouse, few for the suite's time. Extract, normalize and the copies
 # to staging are the same steps on DuckDB: its test covers them. `after-commit` kills the
 # run between a job's commit and dlt's note of it (kill.py): on PostgreSQL every rerun then
-# failed, on a unique `_dlt_id`, until zoomsync/sync/resume.py. Delta merges by key and
+# failed, on a unique `_dlt_id`, until zoomsync/destinations/resume.py. Delta merges by key and
 # rewrites files, so a replayed job is harmless there; its point is a partly applied load.
 POINTS = [
     ("postgres", kill.LOAD_PARTIAL),

@@ -13,6 +13,7 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from zoomsync.emulator import truth
 from zoomsync.emulator.app import Emulator
+from zoomsync.sync.read_order import READ_ORDER
 
 _naming = NamingConvention()
 
@@ -72,8 +73,10 @@ def warehouse(db: duckdb.DuckDBPyConnection, dataset: str, table: str) -> list[d
 
 
 def comparable(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows read from any warehouse, without dlt's columns, in the truth's value forms."""
-    return [{n: scalar(v) for n, v in row.items() if not n.startswith("_dlt")} for row in rows]
+    """Rows read from any warehouse, in the truth's value forms, without dlt's columns and
+    `_zoomsync_read_order` (when the row was read: two loads of the same data differ)."""
+    return [{n: scalar(v) for n, v in row.items() if not n.startswith("_dlt") and n != READ_ORDER}
+            for row in rows]
 
 
 def truth_rows(emu: Emulator, table: str, key: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """Every table's full contents in a form two loads can be compared by, child tables included.
 
 dlt's own columns differ between two loads of the same data (`_dlt_load_id`, and `_dlt_id`
-may be random), so they are left out; a child row instead carries its parent's identity —
+may be random), and so does `_zoomsync_read_order` (when a row was read), so they are left
+out; a child row instead carries its parent's identity —
 the parent's own contents, or for a nested child its parent's identity and list index — so
 a child row that lost or changed its parent counts as different. Rows are compared as
 multisets: a duplicated row is a difference, not a match.
@@ -14,6 +15,7 @@ from typing import Any
 
 from tests.destinations.readers import Reader, Rows
 from tests.sync.compare import scalar
+from zoomsync.sync.read_order import READ_ORDER
 
 Contents = dict[str, Counter[str]]
 
@@ -27,7 +29,7 @@ def contents(reader: Reader) -> Contents:
         out[table] = Counter()
         for row in reader.rows(table):
             data = repr(sorted((k, scalar(v)) for k, v in row.items()
-                               if not k.startswith("_dlt")))
+                               if not k.startswith("_dlt") and k != READ_ORDER))
             if "__" in table:
                 parent = identity.get(row.get("_dlt_parent_id"), "<no parent row>")
                 me = f"{parent}/{row.get('_dlt_list_idx')}"

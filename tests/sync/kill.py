@@ -22,7 +22,6 @@ from inside the run instead (`after_commit`).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -34,10 +33,8 @@ from pathlib import Path
 
 STEPS = ("extracting", "extracted", "normalizing", "loading", "loaded")
 JOB_STATES = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")
-# Load jobs that change the final tables: dlt's merge SQL on SQL warehouses, the job that
-# merges a table's files into its Delta table, and the copies of a first load, which go
-# straight into the tables (zoomsync/destinations/direct.py notes their root tables in the
-# package state). Other jobs only copy files to staging.
+# Load jobs that change the final tables: dlt's merge SQL on SQL warehouses and the job
+# that merges a table's files into its Delta table. Other jobs only copy files to staging.
 APPLYING = (".sql", ".reference")
 POLL_S = 0.002
 
@@ -52,12 +49,8 @@ class Package:
     # Jobs whose destination commit dlt has noted but not yet filed under completed_jobs.
     noted: tuple[str, ...] = ()
 
-    # Root tables whose files this package copies straight into the tables.
-    direct: frozenset[str] = frozenset()
-
     def applying(self, *states: str) -> list[str]:
-        return [j for s in states for j in self.jobs.get(s, ())
-                if j.endswith(APPLYING) or j.split(".")[0].split("__")[0] in self.direct]
+        return [j for s in states for j in self.jobs.get(s, ()) if j.endswith(APPLYING)]
 
 
 @dataclass(frozen=True)
@@ -116,15 +109,6 @@ def snapshot(pipelines: Path, started: float) -> Snapshot:
     raise RuntimeError(f"dlt's folders under {pipelines} kept moving while being read")
 
 
-def _direct(package: Path) -> frozenset[str]:
-    from zoomsync.destinations.direct import noted_roots
-
-    try:
-        return noted_roots(json.loads((package / "load_package_state.json").read_text()))
-    except (FileNotFoundError, ValueError):  # not written yet, or being replaced
-        return frozenset()
-
-
 def _packages(pipelines: Path) -> list[Package]:
     found: list[Package] = []
     for pipeline in sorted(p for p in pipelines.glob("*") if p.is_dir()):
@@ -142,7 +126,7 @@ def _packages(pipelines: Path) -> list[Package]:
                 jobs = {s: tuple(sorted(os.listdir(package / s))) for s in JOB_STATES}
                 noted = package / ".pending_transitions"
                 found.append(Package(package.name, step, jobs, tuple(
-                    sorted(os.listdir(noted))) if noted.is_dir() else (), _direct(package)))
+                    sorted(os.listdir(noted))) if noted.is_dir() else ()))
     return found
 
 

@@ -116,10 +116,9 @@ def _load_ids(place: Place) -> dict[str, set[str]]:
     return {t: {r["_dlt_load_id"] for r in place.reader.rows(t)} for t in TABLES}
 
 
-# What a kill at each point must have left in the final tables of a first load. A first
-# load copies its files straight into the tables (destinations/direct.py): while it copies,
-# some tables may hold rows already, never all; once some are done, any number may.
-APPLIED = {"extract": "none", "normalize": "none", "load-copying": "not all",
+# What a kill at each point must have left in the final tables of a first load: files are
+# copied to staging first, so none while copying; some once a family's merge committed.
+APPLIED = {"extract": "none", "normalize": "none", "load-copying": "none",
            "load-partial": "some"}
 
 
@@ -180,7 +179,6 @@ def kill_and_rerun(emu: RunningEmulator, tmp: Path, make: PlaceFactory,
         elif APPLIED[point.name] == "not all":
             assert left < with_rows, f"killed at {point.name} ({at.describe()}): all hold rows"
         else:
-            # Not "fewer than all": a first load's started copies may have committed too.
             assert left, f"killed at {point.name} ({at.describe()}): no table holds rows"
     again = trial.rerun(emu)
     assert again.returncode == 0, again.stderr

@@ -43,6 +43,7 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(
     at = {"extract": reference.mid_extract(), "normalize": kill.NORMALIZE,
           "load-copying": kill.LOAD_COPYING, "load-partial": kill.LOAD_PARTIAL,
           # Between the commit of the meetings' copy to staging and dlt's note of it: the
-          # rerun copied them again and DuckDB merged every meeting twice, until resume.py.
+          # rerun copied them again and DuckDB merged every meeting twice, until
+          # destinations/resume.py.
           "after-commit": kill.after_commit("meetings")}[point]
     assert recovery.kill_and_rerun(emu, tmp_path, duckdb_place, at, reference.first) == []

@@ -13,11 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from zoomsync.config import Settings
-from zoomsync.destinations.cloud import bigquery_target, snowflake_target
+from zoomsync.destinations.cloud import (
+    bigquery_target,
+    panoply_target,
+    redshift_target,
+    snowflake_target,
+)
 from zoomsync.destinations.duckdb import duckdb_target
-from zoomsync.destinations.file_order import name_files_in_write_order
 from zoomsync.destinations.files import delta_target, filesystem_target
-from zoomsync.destinations.sql import panoply_target, postgres_target, redshift_target
+from zoomsync.destinations.postgres import postgres_target
 from zoomsync.destinations.target import Target
 from zoomsync.errors import ConfigError
 
@@ -50,5 +54,4 @@ def resolve(settings: Settings) -> Target:
     if name not in BUILDERS:
         raise ConfigError(f"unknown destination {settings.destination!r}: use one of "
                           f"{', '.join(NAMES)}")
-    name_files_in_write_order()  # which of a key's rows is the last (file_order.py)
     return BUILDERS[name](settings)

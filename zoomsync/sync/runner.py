@@ -150,14 +150,9 @@ def load(pipeline: Any, target: Target, source: Any, report: RunReport, *,
 
     dlt's `run(source)` would load a pending package and return without extracting: the
     steps are called one by one instead, each through its documented method."""
-    from zoomsync.destinations.fastload import faster_load_step
-    from zoomsync.sync.resume import forget_unnoted_copies
-
-    faster_load_step()  # dlt's per-load bookkeeping, without its deep copies (fastload.py)
-    # A load a killed run left half done is resumed first; make that safe (resume.py).
-    forget_unnoted_copies(pipeline)
     # What dlt's run() does first, by its public steps: the state an earlier run left in the
-    # destination (a new machine, a lost pipelines folder), then a package left pending.
+    # destination (a new machine, a lost pipelines folder), then a package left pending (our
+    # destinations make a copy dlt runs again safe: destinations/resume.py).
     pipeline.sync_destination()
     if pipeline.list_extracted_load_packages():
         pipeline.normalize()

@@ -37,6 +37,8 @@ from zoomsync.sync.deletes import DELETED_AT
 from zoomsync.sync.discovery import REPORT_DAYS, Discovery
 from zoomsync.sync.fanout import FanOut
 from zoomsync.sync.incremental import Policy, StreamRun
+from zoomsync.sync.read_order import HINT as READ_ORDER_HINT
+from zoomsync.sync.read_order import READ_ORDER, stamp
 from zoomsync.sync.report import RunReport
 from zoomsync.sync.state import Tracker
 from zoomsync.zoom import Pacer, ZoomClient, ZoomCredentials, path_for
@@ -147,6 +149,8 @@ def _resource(stream: Stream, ctx: Context) -> Any:
     # Every table has the column, so marking a row deleted (deletes.py) never alters one.
     hints = {**hints, DELETED_AT: {"name": DELETED_AT, "data_type": "timestamp",
                                    "nullable": True}}
+    # The newest of a key's rows wins the merge (read_order.py).
+    hints = {**hints, READ_ORDER: READ_ORDER_HINT.copy()}
 
     def rows() -> Iterator[list[dict[str, Any]]]:
         try:
@@ -154,6 +158,7 @@ def _resource(stream: Stream, ctx: Context) -> Any:
                 if ctx.account_column:
                     for row in batch:
                         row["account_id"] = ctx.account_id
+                stamp(batch)  # after the rows' hashes were taken
                 yield batch
         except (EntitlementError, ScopeError, DailyLimitError) as exc:
             # Stop this stream only; the others still load, and the run reports partial.

@@ -13,7 +13,10 @@ What makes it deterministic:
 - one load worker (LOAD__WORKERS=1): jobs and families run one after another;
 - a clean environment: none of the caller's ZOOMSYNC_* or dlt variables, a scratch working
   directory and HOME (no .env, no .dlt/config.toml), fixed rows (scenarios.py);
-- `normalise`: the text that still changes from run to run.
+- `normalise`: the text that still changes from run to run;
+- `in_family_order`: dlt starts a load's jobs in the order its job folder lists them, and
+  names their files at random, so the table families of one load run in a different order
+  each time: consecutive family transactions are put in family-name order.
 
     recordings()  # {scenario: statements}, normalised; the child runs once per process
 """
@@ -89,6 +92,46 @@ def normalise(statements: Sequence[str], names: Mapping[str, str]) -> list[str]:
     return out
 
 
+_FAMILY_CHECK = re.compile(r"^SELECT \[rows\] FROM \[[^\]]+\]\.\[zoomsync_loads\] WHERE "
+                           r"\[load_id\] = '[^']*' AND \[table_family\] = '([^']*)'")
+
+
+_AFTER_COMMIT = ("IF OBJECT_ID(", "ROLLBACK TRANSACTION")
+# dlt's own bookkeeping after a load's families: never part of one (a family redone after
+# its lost COMMIT only drops its staging: no COMMIT of its own ends it).
+_NOT_A_FAMILY = ("[_dlt_loads]", "[_dlt_version]", "INFORMATION_SCHEMA", " sys.")
+
+
+def in_family_order(statements: Sequence[str]) -> list[str]:
+    """`statements` with each run of consecutive family blocks sorted by family name. A
+    block: the family's ledger check, through its COMMIT (or its last statement before the
+    next check) and the staging drops (or the ROLLBACK of a COMMIT whose connection was
+    lost) right after it. A family redone keeps its attempts in their order."""
+    out: list[str] = []
+    blocks: list[tuple[str, list[str]]] = []
+    committed = False
+
+    def flush() -> None:
+        for _, block in sorted(blocks, key=lambda b: b[0]):
+            out.extend(block)
+        blocks.clear()
+
+    for sql in statements:
+        check = _FAMILY_CHECK.match(sql)
+        if check:
+            blocks.append((check.group(1), [sql]))
+            committed = False
+        elif blocks and not (committed and not sql.startswith(_AFTER_COMMIT)) and not any(
+                mark in sql for mark in _NOT_A_FAMILY):
+            blocks[-1][1].append(sql)
+            committed = committed or sql in ("COMMIT TRANSACTION", "ROLLBACK TRANSACTION")
+        else:
+            flush()
+            out.append(sql)
+    flush()
+    return out
+
+
 # --- one scenario's world -------------------------------------------------------------------
 @dataclass
 class World:
@@ -153,7 +196,7 @@ class World:
     def statements(self) -> list[str]:
         """The recording: the whole log normalised (so LOAD_n counts set-up loads too),
         from `begin()` on."""
-        return normalise(self.pool.log, self.names)[self.start:]
+        return in_family_order(normalise(self.pool.log, self.names)[self.start:])
 
 
 @contextmanager

@@ -72,11 +72,14 @@ def stream(name: str, rows: list[dict[str, Any]]) -> Any:
     from zoomsync.catalog import CATALOG
     from zoomsync.catalog.columns import columns, nested_hints
     from zoomsync.sync.deletes import DELETED_AT
+    from zoomsync.sync.read_order import HINT, READ_ORDER, stamp
     from zoomsync.sync.source import key_columns
 
     deleted_at = {"name": DELETED_AT, "data_type": "timestamp", "nullable": True}
-    hints: dict[str, Any] = {**columns(name), DELETED_AT: deleted_at}
-    return dlt.resource([dict(r) for r in rows], name=name, table_name=name,
+    hints: dict[str, Any] = {**columns(name), DELETED_AT: deleted_at, READ_ORDER: HINT.copy()}
+    copies = [dict(r) for r in rows]
+    stamp(copies)
+    return dlt.resource(copies, name=name, table_name=name,
                         write_disposition="merge",
                         primary_key=key_columns(CATALOG[name], with_account=False),
                         columns=hints, nested_hints=nested_hints(name) or None)

@@ -19,7 +19,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from tests.destinations.synapse.recording import normalise, recordings
+from tests.destinations.synapse.recording import in_family_order, normalise, recordings
 from tests.destinations.synapse.scenarios import COLUMNSTORE, NEW_FIELD, SCENARIOS, render
 from tests.destinations.synapse.tsql import parse_tsql, parseable, to_duckdb
 from zoomsync.destinations.synapse.types import KEY_COLLATION
@@ -246,3 +246,22 @@ def test_normalise_replaces_what_changes_between_runs() -> None:
         "('TIMESTAMP', N'SCHEMA_HASH_1', N'SCHEMA_JSON')",
         "SELECT 'LOAD_1'",
     ]
+
+
+def test_family_transactions_are_put_in_family_order() -> None:
+    """dlt runs a load's families in its job folder's (random) order: the recording sorts
+    each run of consecutive family blocks by name, a redone family's attempts in order,
+    and leaves what comes before and after where it was."""
+    def check(family: str) -> str:
+        return (f"SELECT [rows] FROM [zoom].[zoomsync_loads] WHERE [load_id] = 'LOAD_1' "
+                f"AND [table_family] = '{family}'")
+
+    drop = "IF OBJECT_ID('[zoom_staging].[x]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[x]"
+    sent = ["CREATE TABLE a", check("users"), "BEGIN TRANSACTION", "COMMIT TRANSACTION",
+            "ROLLBACK TRANSACTION", check("meetings"), "COMMIT TRANSACTION", drop,
+            check("users"), drop, check("_dlt_pipeline_state"),
+            "INSERT INTO [zoom].[_dlt_loads] x"]
+    assert in_family_order(sent) == [
+        "CREATE TABLE a", check("_dlt_pipeline_state"), check("meetings"),
+        "COMMIT TRANSACTION", drop, check("users"), "BEGIN TRANSACTION", "COMMIT TRANSACTION",
+        "ROLLBACK TRANSACTION", check("users"), drop, "INSERT INTO [zoom].[_dlt_loads] x"]

@@ -194,11 +194,13 @@ def test_a_copy_the_pool_cannot_read_fails_the_run_in_one_line(
 def test_the_last_row_of_a_repeated_key_wins_across_files(
         emulator: RunningEmulator, standin: PoolStandIn, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two rows per file: the merge keeps the row staged last by `_zoomsync_seq`, which
-    numbers files in the order dlt wrote them (file_order.py), not by their random ids."""
+    """Two rows per file, in files dlt names at random: the merge keeps the row read last,
+    by the table's dedup sort column (`_zoomsync_read_order`, as zoomsync's source sets it),
+    and only its nested rows."""
     import dlt
 
     from zoomsync.destinations import resolve
+    from zoomsync.sync.read_order import HINT, READ_ORDER, stamp
 
     monkeypatch.setenv("NORMALIZE__DATA_WRITER__FILE_MAX_ITEMS", "2")
     dataset = f"zoom_{secrets.token_hex(3)}"
@@ -208,7 +210,9 @@ def test_the_last_row_of_a_repeated_key_wins_across_files(
                             staging=target.staging, dataset_name=dataset,
                             pipelines_dir=str(tmp_path / "pipelines"))
     rows = [{"id": i % 3, "topic": f"v{i}", "tags": [{"t": f"t{i}"}]} for i in range(12)]
-    resource = dlt.resource(rows, name="meetings", write_disposition="merge", primary_key="id")
+    stamp(rows)
+    resource = dlt.resource(rows, name="meetings", write_disposition="merge", primary_key="id",
+                            columns={READ_ORDER: HINT.copy()})
     info = pipeline.run(target.adapt_resource(resource),
                         loader_file_format=target.loader_file_format)
     (package,) = info.load_packages

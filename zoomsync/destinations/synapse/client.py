@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from dlt.common.destination.client import (
     FollowupJobRequest,
@@ -40,16 +40,16 @@ from dlt.common.destination.client import (
 )
 from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.common.schema import Schema, TColumnSchema
-from dlt.common.schema.typing import TColumnType, TSchemaTables
-from dlt.common.schema.utils import get_root_table
+from dlt.common.schema.typing import TColumnType, TSchemaTables, TTableSchema
+from dlt.common.schema.utils import get_dedup_sort_tuple, get_root_table
 from dlt.common.storages.load_package import LoadJobInfo
 from dlt.common.utils import uniq_id
 from dlt.destinations.exceptions import DatabaseTransientException, DatabaseUndefinedRelation
 from dlt.destinations.job_client_impl import SqlJobClientBase
 from dlt.destinations.job_impl import FollowupJobRequestImpl
 
-from zoomsync.destinations.file_order import file_place
 from zoomsync.destinations.synapse import ddl, masking, pool
+from zoomsync.destinations.synapse.files import file_place
 from zoomsync.destinations.synapse.limits import MAX_COLUMNS
 from zoomsync.destinations.synapse.names import LEDGER
 from zoomsync.destinations.synapse.plan import FamilyLoad, StagedTable, run_family
@@ -299,9 +299,10 @@ class SynapseJobClient(SqlJobClientBase):
             StagedTable(name, ddl.table_columns(
                 name, complete_columns(self.prepare_load_table(name)), self.loader.layout))
             for name in description["staged"])
+        order = get_dedup_sort_tuple(cast(TTableSchema, self.prepare_load_table(root)))
         family = FamilyLoad(dataset, staging, load_id, root, key if mode == "merge" else (),
                             staged, tuple(description["children"]),
-                            mode="replace" if mode == "replace" else mode)
+                            mode="replace" if mode == "replace" else mode, order=order)
         area = self.loader.area
         with _ONE_FAMILY_AT_A_TIME:
             family = dataclasses.replace(family, staged=tuple(

@@ -20,10 +20,11 @@ The statements are plain DML — `DELETE ... WHERE EXISTS`, `INSERT ... SELECT` 
 dedicated pools run inside a transaction (no temp tables, no SELECT INTO, no TRUNCATE).
 https://learn.microsoft.com/azure/synapse-analytics/sql-data-warehouse/sql-data-warehouse-develop-transactions
 
-Which row wins: the one staged last (highest `_zoomsync_seq`). The uploader numbers rows in
-the order dlt extracted them, and within one extraction a record seen twice (a page that
-shifted under pagination, a user listed under two statuses while changing) was seen later in
-its newer state. dlt's own Synapse merge picks an arbitrary duplicate; ours is deterministic.
+Which row wins: the first by the root's `dedup_sort` column (dlt's hint: highest for "desc",
+lowest for "asc"), then the one staged last (highest `_zoomsync_seq`: the uploader numbers
+rows in file order, files in an arbitrary but fixed order, files.py). zoomsync's source
+marks `_zoomsync_read_order` so, and a record it read twice (a page that shifted under
+pagination, a user listed under two statuses while changing) keeps its later, newer copy.
 """
 
 from __future__ import annotations
@@ -50,16 +51,20 @@ def ledger_check(schema: str, load_id: str, family: str) -> str:
             f"WHERE [load_id] = {literal(load_id)} AND [table_family] = {literal(family)}")
 
 
-def winners(staging: str, key: Sequence[str], columns: Sequence[str]) -> str:
-    """The newest staged row per key, as a derived table of `columns`."""
+def winners(staging: str, key: Sequence[str], columns: Sequence[str],
+            order: tuple[str, str] | None = None) -> str:
+    """The winning staged row per key (the first by `order`, the root's dedup sort column
+    and direction, then the last staged), as a derived table of `columns`."""
     keys = ", ".join(quote(k) for k in key)
     cols = ", ".join(quote(c) for c in columns)
-    return (f"(SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {quote(SEQ)} DESC)"
-            f" AS {quote(ROW_NUMBER)} FROM {staging}) AS w")
+    first = f"{quote(order[0])} {order[1].upper()}, " if order else ""
+    return (f"(SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {first}"
+            f"{quote(SEQ)} DESC) AS {quote(ROW_NUMBER)} FROM {staging}) AS w")
 
 
 def publish(schema: str, staging_schema: str, load_id: str, *, root: str, key: Sequence[str],
-            staged: Mapping[str, Sequence[str]], children: Sequence[str] = ()) -> list[str]:
+            staged: Mapping[str, Sequence[str]], children: Sequence[str] = (),
+            order: tuple[str, str] | None = None) -> list[str]:
     """The family's transaction, BEGIN to COMMIT.
 
     `staged` maps each table staged in this load (the root first among them) to the columns
@@ -91,8 +96,8 @@ def publish(schema: str, staging_schema: str, load_id: str, *, root: str, key: S
     root_cols = list(staged[root])
     cols = ", ".join(quote(c) for c in root_cols)
     sql.append(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM "
-               f"{winners(stg_root, key, root_cols)} WHERE w.{quote(ROW_NUMBER)} = 1")
-    winning_ids = (f"SELECT w.{quote(ROW_ID)} FROM {winners(stg_root, key, [ROW_ID])} "
+               f"{winners(stg_root, key, root_cols, order)} WHERE w.{quote(ROW_NUMBER)} = 1")
+    winning_ids = (f"SELECT w.{quote(ROW_ID)} FROM {winners(stg_root, key, [ROW_ID], order)} "
                    f"WHERE w.{quote(ROW_NUMBER)} = 1")
     for child in children:
         if child not in staged:

@@ -63,6 +63,7 @@ class FamilyLoad:
     staged: tuple[StagedTable, ...]
     children: tuple[str, ...] = ()
     mode: Mode = "merge"
+    order: tuple[str, str] | None = None  # the root's dedup sort: (column, "asc" | "desc")
 
     def check(self) -> str:
         return ledger_check(self.schema, self.load_id, self.root)
@@ -85,7 +86,7 @@ class FamilyLoad:
                                staged={t.name: [c.name for c in t.columns] for t in self.staged},
                                replace=replace)
         return publish(self.schema, self.staging_schema, self.load_id, root=self.root,
-                       key=self.key, children=self.children,
+                       key=self.key, children=self.children, order=self.order,
                        staged={t.name: [c.name for c in t.columns] for t in self.staged})
 
     def cleanup(self) -> list[str]:

@@ -6,8 +6,8 @@ newest row per key by `_zoomsync_seq`. So each file is rewritten, one row group 
   appeared later in the load) written as nulls of the column's type, so every file of a
   table matches the one staging table;
 - plus `_zoomsync_seq`: the row's position in the file (dlt writes rows in extraction
-  order), above the file's place among its table's files in the load (file_order.py: in the
-  order they were written), so rows of a later file come after, and never tie.
+  order), above the file's place among its table's files in the load (files.py), so no
+  two rows of a load tie; the merge orders by the table's dedup sort column first.
 Before anything is uploaded, every value is measured against its column's declared width
 and every row against COPY's 1 MB (limits.py): an over-long value stops the table with one
 line; a row over 1 MB goes into a side file (`<file id>.large-rows`, Parquet, which COPY's
@@ -37,7 +37,7 @@ def prepare(source: str, target: str, columns: Sequence[str], arrow_types: dict[
             large_target: str | None = None) -> tuple[int, int]:
     """Rewrite the Parquet file `source` into `target` for COPY; (rows, rows set aside).
 
-    `place`: the file's among its table's files in the load (file_order.file_place);
+    `place`: the file's among its table's files in the load (files.file_place);
     `widths`: the most characters/bytes each bounded column holds (limits.check_widths);
     `large_target`: where rows over 1 MB go (without it, they stay in `target`).
     """

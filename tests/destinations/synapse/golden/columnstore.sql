@@ -40,6 +40,7 @@ CREATE TABLE [zoom].[meeting_participants] (
     [user_email] nvarchar(256) NULL,
     [user_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
     [_zoomsync_deleted_at] datetime2(3) NULL,
+    [_zoomsync_read_order] bigint NULL,
     [_dlt_load_id] nvarchar(64) NOT NULL,
     [_dlt_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL
 )
@@ -82,46 +83,6 @@ CREATE TABLE [zoom].[zoomsync_loads] (
 )
 WITH (DISTRIBUTION = ROUND_ROBIN, CLUSTERED INDEX ([load_id], [table_family]));
 
-SELECT [rows] FROM [zoom].[zoomsync_loads] WHERE [load_id] = 'LOAD_1' AND [table_family] = 'meeting_participants';
-
-IF OBJECT_ID('[zoom_staging].[meeting_participants__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[meeting_participants__LOAD_1];
-
-CREATE TABLE [zoom_staging].[meeting_participants__LOAD_1] (
-    [duration] bigint NULL,
-    [failover] bit NULL,
-    [id] nvarchar(256) NULL,
-    [internal_user] bit NULL,
-    [join_time] datetime2(3) NOT NULL,
-    [leave_time] datetime2(3) NULL,
-    [meeting_uuid] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
-    [name] nvarchar(256) NULL,
-    [registrant_id] nvarchar(256) NULL,
-    [status] nvarchar(256) NULL,
-    [user_email] nvarchar(256) NULL,
-    [user_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
-    [_zoomsync_deleted_at] datetime2(3) NULL,
-    [_dlt_load_id] nvarchar(64) NOT NULL,
-    [_dlt_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
-    [_zoomsync_seq] bigint NOT NULL
-)
-WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
-
-COPY INTO [zoom_staging].[meeting_participants__LOAD_1]
-FROM 'https://STORAGE_ACCOUNT.blob.core.windows.net/CONTAINER/zoomsync/zoom/LOAD_1/meeting_participants/*.parquet'
-WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Shared Access Signature', SECRET = 'PLACEHOLDER'), AUTO_CREATE_TABLE = 'OFF');
-
-BEGIN TRANSACTION;
-
-DELETE FROM [zoom].[meeting_participants] WHERE EXISTS (SELECT 1 FROM [zoom_staging].[meeting_participants__LOAD_1] AS s WHERE s.[join_time] = [zoom].[meeting_participants].[join_time] AND s.[meeting_uuid] = [zoom].[meeting_participants].[meeting_uuid] AND s.[user_id] = [zoom].[meeting_participants].[user_id]);
-
-INSERT INTO [zoom].[meeting_participants] ([duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_dlt_load_id], [_dlt_id]) SELECT [duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_dlt_load_id], [_dlt_id] FROM (SELECT [duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_dlt_load_id], [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [join_time], [meeting_uuid], [user_id] ORDER BY [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[meeting_participants__LOAD_1]) AS w WHERE w.[_zoomsync_rn] = 1;
-
-INSERT INTO [zoom].[zoomsync_loads] ([load_id], [table_family], [rows], [committed_at]) SELECT 'LOAD_1', 'meeting_participants', COUNT(*), SYSUTCDATETIME() FROM (SELECT [join_time], [meeting_uuid], [user_id] FROM [zoom_staging].[meeting_participants__LOAD_1] GROUP BY [join_time], [meeting_uuid], [user_id]) AS k;
-
-COMMIT TRANSACTION;
-
-IF OBJECT_ID('[zoom_staging].[meeting_participants__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[meeting_participants__LOAD_1];
-
 SELECT [rows] FROM [zoom].[zoomsync_loads] WHERE [load_id] = 'LOAD_1' AND [table_family] = '_dlt_pipeline_state';
 
 IF OBJECT_ID('[zoom_staging].[_dlt_pipeline_state__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[_dlt_pipeline_state__LOAD_1];
@@ -152,5 +113,46 @@ INSERT INTO [zoom].[zoomsync_loads] ([load_id], [table_family], [rows], [committ
 COMMIT TRANSACTION;
 
 IF OBJECT_ID('[zoom_staging].[_dlt_pipeline_state__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[_dlt_pipeline_state__LOAD_1];
+
+SELECT [rows] FROM [zoom].[zoomsync_loads] WHERE [load_id] = 'LOAD_1' AND [table_family] = 'meeting_participants';
+
+IF OBJECT_ID('[zoom_staging].[meeting_participants__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[meeting_participants__LOAD_1];
+
+CREATE TABLE [zoom_staging].[meeting_participants__LOAD_1] (
+    [duration] bigint NULL,
+    [failover] bit NULL,
+    [id] nvarchar(256) NULL,
+    [internal_user] bit NULL,
+    [join_time] datetime2(3) NOT NULL,
+    [leave_time] datetime2(3) NULL,
+    [meeting_uuid] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    [name] nvarchar(256) NULL,
+    [registrant_id] nvarchar(256) NULL,
+    [status] nvarchar(256) NULL,
+    [user_email] nvarchar(256) NULL,
+    [user_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    [_zoomsync_deleted_at] datetime2(3) NULL,
+    [_zoomsync_read_order] bigint NULL,
+    [_dlt_load_id] nvarchar(64) NOT NULL,
+    [_dlt_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    [_zoomsync_seq] bigint NOT NULL
+)
+WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
+
+COPY INTO [zoom_staging].[meeting_participants__LOAD_1]
+FROM 'https://STORAGE_ACCOUNT.blob.core.windows.net/CONTAINER/zoomsync/zoom/LOAD_1/meeting_participants/*.parquet'
+WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Shared Access Signature', SECRET = 'PLACEHOLDER'), AUTO_CREATE_TABLE = 'OFF');
+
+BEGIN TRANSACTION;
+
+DELETE FROM [zoom].[meeting_participants] WHERE EXISTS (SELECT 1 FROM [zoom_staging].[meeting_participants__LOAD_1] AS s WHERE s.[join_time] = [zoom].[meeting_participants].[join_time] AND s.[meeting_uuid] = [zoom].[meeting_participants].[meeting_uuid] AND s.[user_id] = [zoom].[meeting_participants].[user_id]);
+
+INSERT INTO [zoom].[meeting_participants] ([duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_zoomsync_read_order], [_dlt_load_id], [_dlt_id]) SELECT [duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_zoomsync_read_order], [_dlt_load_id], [_dlt_id] FROM (SELECT [duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_zoomsync_read_order], [_dlt_load_id], [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [join_time], [meeting_uuid], [user_id] ORDER BY [_zoomsync_read_order] DESC, [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[meeting_participants__LOAD_1]) AS w WHERE w.[_zoomsync_rn] = 1;
+
+INSERT INTO [zoom].[zoomsync_loads] ([load_id], [table_family], [rows], [committed_at]) SELECT 'LOAD_1', 'meeting_participants', COUNT(*), SYSUTCDATETIME() FROM (SELECT [join_time], [meeting_uuid], [user_id] FROM [zoom_staging].[meeting_participants__LOAD_1] GROUP BY [join_time], [meeting_uuid], [user_id]) AS k;
+
+COMMIT TRANSACTION;
+
+IF OBJECT_ID('[zoom_staging].[meeting_participants__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[meeting_participants__LOAD_1];
 
 INSERT INTO [zoom].[_dlt_loads]([load_id], [schema_name], [status], [inserted_at], [schema_version_hash]) SELECT N'LOAD_1', N'zoom', 0, 'TIMESTAMP', N'SCHEMA_HASH_1' WHERE NOT EXISTS (SELECT 1 FROM [zoom].[_dlt_loads] WHERE [load_id] = N'LOAD_1');

@@ -76,6 +76,7 @@ CREATE TABLE [zoom].[users] (
     [verified] bigint NULL,
     [zoom_one_type] bigint NULL,
     [_zoomsync_deleted_at] datetime2(3) NULL,
+    [_zoomsync_read_order] bigint NULL,
     [_dlt_load_id] nvarchar(64) NOT NULL,
     [_dlt_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL
 )
@@ -108,6 +109,7 @@ CREATE TABLE [zoom].[meeting_participants] (
     [user_email] nvarchar(max) NULL,
     [user_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
     [_zoomsync_deleted_at] datetime2(3) NULL,
+    [_zoomsync_read_order] bigint NULL,
     [_dlt_load_id] nvarchar(64) NOT NULL,
     [_dlt_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL
 )
@@ -168,6 +170,78 @@ ALTER TABLE [zoom].[meeting_participants] ALTER COLUMN [name] ADD MASKED WITH (F
 
 ALTER TABLE [zoom].[meeting_participants] ALTER COLUMN [user_email] ADD MASKED WITH (FUNCTION = 'email()');
 
+SELECT [rows] FROM [zoom].[zoomsync_loads] WHERE [load_id] = 'LOAD_1' AND [table_family] = '_dlt_pipeline_state';
+
+IF OBJECT_ID('[zoom_staging].[_dlt_pipeline_state__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[_dlt_pipeline_state__LOAD_1];
+
+CREATE TABLE [zoom_staging].[_dlt_pipeline_state__LOAD_1] (
+    [version] bigint NOT NULL,
+    [engine_version] bigint NOT NULL,
+    [pipeline_name] nvarchar(128) NOT NULL,
+    [state] nvarchar(max) NOT NULL,
+    [created_at] datetime2(3) NOT NULL,
+    [version_hash] nvarchar(64) NULL,
+    [_dlt_load_id] nvarchar(64) NOT NULL,
+    [_dlt_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    [_zoomsync_seq] bigint NOT NULL
+)
+WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
+
+COPY INTO [zoom_staging].[_dlt_pipeline_state__LOAD_1]
+FROM 'https://STORAGE_ACCOUNT.blob.core.windows.net/CONTAINER/zoomsync/zoom/LOAD_1/_dlt_pipeline_state/*.parquet'
+WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Shared Access Signature', SECRET = 'PLACEHOLDER'), AUTO_CREATE_TABLE = 'OFF');
+
+BEGIN TRANSACTION;
+
+INSERT INTO [zoom].[_dlt_pipeline_state] ([version], [engine_version], [pipeline_name], [state], [created_at], [version_hash], [_dlt_load_id], [_dlt_id]) SELECT [version], [engine_version], [pipeline_name], [state], [created_at], [version_hash], [_dlt_load_id], [_dlt_id] FROM [zoom_staging].[_dlt_pipeline_state__LOAD_1];
+
+INSERT INTO [zoom].[zoomsync_loads] ([load_id], [table_family], [rows], [committed_at]) SELECT 'LOAD_1', '_dlt_pipeline_state', COUNT(*), SYSUTCDATETIME() FROM [zoom_staging].[_dlt_pipeline_state__LOAD_1];
+
+COMMIT TRANSACTION;
+
+IF OBJECT_ID('[zoom_staging].[_dlt_pipeline_state__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[_dlt_pipeline_state__LOAD_1];
+
+SELECT [rows] FROM [zoom].[zoomsync_loads] WHERE [load_id] = 'LOAD_1' AND [table_family] = 'meeting_participants';
+
+IF OBJECT_ID('[zoom_staging].[meeting_participants__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[meeting_participants__LOAD_1];
+
+CREATE TABLE [zoom_staging].[meeting_participants__LOAD_1] (
+    [duration] bigint NULL,
+    [failover] bit NULL,
+    [id] nvarchar(max) NULL,
+    [internal_user] bit NULL,
+    [join_time] datetime2(3) NOT NULL,
+    [leave_time] datetime2(3) NULL,
+    [meeting_uuid] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    [name] nvarchar(max) NULL,
+    [registrant_id] nvarchar(max) NULL,
+    [status] nvarchar(max) NULL,
+    [user_email] nvarchar(max) NULL,
+    [user_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    [_zoomsync_deleted_at] datetime2(3) NULL,
+    [_zoomsync_read_order] bigint NULL,
+    [_dlt_load_id] nvarchar(64) NOT NULL,
+    [_dlt_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    [_zoomsync_seq] bigint NOT NULL
+)
+WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
+
+COPY INTO [zoom_staging].[meeting_participants__LOAD_1]
+FROM 'https://STORAGE_ACCOUNT.blob.core.windows.net/CONTAINER/zoomsync/zoom/LOAD_1/meeting_participants/*.parquet'
+WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Shared Access Signature', SECRET = 'PLACEHOLDER'), AUTO_CREATE_TABLE = 'OFF');
+
+BEGIN TRANSACTION;
+
+DELETE FROM [zoom].[meeting_participants] WHERE EXISTS (SELECT 1 FROM [zoom_staging].[meeting_participants__LOAD_1] AS s WHERE s.[join_time] = [zoom].[meeting_participants].[join_time] AND s.[meeting_uuid] = [zoom].[meeting_participants].[meeting_uuid] AND s.[user_id] = [zoom].[meeting_participants].[user_id]);
+
+INSERT INTO [zoom].[meeting_participants] ([duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_zoomsync_read_order], [_dlt_load_id], [_dlt_id]) SELECT [duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_zoomsync_read_order], [_dlt_load_id], [_dlt_id] FROM (SELECT [duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_zoomsync_read_order], [_dlt_load_id], [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [join_time], [meeting_uuid], [user_id] ORDER BY [_zoomsync_read_order] DESC, [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[meeting_participants__LOAD_1]) AS w WHERE w.[_zoomsync_rn] = 1;
+
+INSERT INTO [zoom].[zoomsync_loads] ([load_id], [table_family], [rows], [committed_at]) SELECT 'LOAD_1', 'meeting_participants', COUNT(*), SYSUTCDATETIME() FROM (SELECT [join_time], [meeting_uuid], [user_id] FROM [zoom_staging].[meeting_participants__LOAD_1] GROUP BY [join_time], [meeting_uuid], [user_id]) AS k;
+
+COMMIT TRANSACTION;
+
+IF OBJECT_ID('[zoom_staging].[meeting_participants__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[meeting_participants__LOAD_1];
+
 SELECT [rows] FROM [zoom].[zoomsync_loads] WHERE [load_id] = 'LOAD_1' AND [table_family] = 'users';
 
 IF OBJECT_ID('[zoom_staging].[users__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[users__LOAD_1];
@@ -213,6 +287,7 @@ CREATE TABLE [zoom_staging].[users__LOAD_1] (
     [verified] bigint NULL,
     [zoom_one_type] bigint NULL,
     [_zoomsync_deleted_at] datetime2(3) NULL,
+    [_zoomsync_read_order] bigint NULL,
     [_dlt_load_id] nvarchar(64) NOT NULL,
     [_dlt_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
     [_zoomsync_seq] bigint NOT NULL
@@ -267,11 +342,11 @@ DELETE FROM [zoom].[users__phone_numbers] WHERE [_dlt_root_id] IN (SELECT t.[_dl
 
 DELETE FROM [zoom].[users] WHERE EXISTS (SELECT 1 FROM [zoom_staging].[users__LOAD_1] AS s WHERE s.[id] = [zoom].[users].[id]);
 
-INSERT INTO [zoom].[users] ([account_id], [account_number], [cluster], [cms_user_id], [company], [cost_center], [created_at], [dept], [display_name], [email], [employee_unique_id], [first_name], [id], [jid], [job_title], [language], [last_client_version], [last_login_time], [last_name], [location], [manager], [personal_meeting_url], [phone_country], [phone_number], [pic_url], [plan_united_type], [pmi], [pronouns], [pronouns_option], [role_id], [role_name], [status], [timezone], [type], [use_pmi], [user_created_at], [vanity_url], [verified], [zoom_one_type], [_zoomsync_deleted_at], [_dlt_load_id], [_dlt_id]) SELECT [account_id], [account_number], [cluster], [cms_user_id], [company], [cost_center], [created_at], [dept], [display_name], [email], [employee_unique_id], [first_name], [id], [jid], [job_title], [language], [last_client_version], [last_login_time], [last_name], [location], [manager], [personal_meeting_url], [phone_country], [phone_number], [pic_url], [plan_united_type], [pmi], [pronouns], [pronouns_option], [role_id], [role_name], [status], [timezone], [type], [use_pmi], [user_created_at], [vanity_url], [verified], [zoom_one_type], [_zoomsync_deleted_at], [_dlt_load_id], [_dlt_id] FROM (SELECT [account_id], [account_number], [cluster], [cms_user_id], [company], [cost_center], [created_at], [dept], [display_name], [email], [employee_unique_id], [first_name], [id], [jid], [job_title], [language], [last_client_version], [last_login_time], [last_name], [location], [manager], [personal_meeting_url], [phone_country], [phone_number], [pic_url], [plan_united_type], [pmi], [pronouns], [pronouns_option], [role_id], [role_name], [status], [timezone], [type], [use_pmi], [user_created_at], [vanity_url], [verified], [zoom_one_type], [_zoomsync_deleted_at], [_dlt_load_id], [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [id] ORDER BY [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[users__LOAD_1]) AS w WHERE w.[_zoomsync_rn] = 1;
+INSERT INTO [zoom].[users] ([account_id], [account_number], [cluster], [cms_user_id], [company], [cost_center], [created_at], [dept], [display_name], [email], [employee_unique_id], [first_name], [id], [jid], [job_title], [language], [last_client_version], [last_login_time], [last_name], [location], [manager], [personal_meeting_url], [phone_country], [phone_number], [pic_url], [plan_united_type], [pmi], [pronouns], [pronouns_option], [role_id], [role_name], [status], [timezone], [type], [use_pmi], [user_created_at], [vanity_url], [verified], [zoom_one_type], [_zoomsync_deleted_at], [_zoomsync_read_order], [_dlt_load_id], [_dlt_id]) SELECT [account_id], [account_number], [cluster], [cms_user_id], [company], [cost_center], [created_at], [dept], [display_name], [email], [employee_unique_id], [first_name], [id], [jid], [job_title], [language], [last_client_version], [last_login_time], [last_name], [location], [manager], [personal_meeting_url], [phone_country], [phone_number], [pic_url], [plan_united_type], [pmi], [pronouns], [pronouns_option], [role_id], [role_name], [status], [timezone], [type], [use_pmi], [user_created_at], [vanity_url], [verified], [zoom_one_type], [_zoomsync_deleted_at], [_zoomsync_read_order], [_dlt_load_id], [_dlt_id] FROM (SELECT [account_id], [account_number], [cluster], [cms_user_id], [company], [cost_center], [created_at], [dept], [display_name], [email], [employee_unique_id], [first_name], [id], [jid], [job_title], [language], [last_client_version], [last_login_time], [last_name], [location], [manager], [personal_meeting_url], [phone_country], [phone_number], [pic_url], [plan_united_type], [pmi], [pronouns], [pronouns_option], [role_id], [role_name], [status], [timezone], [type], [use_pmi], [user_created_at], [vanity_url], [verified], [zoom_one_type], [_zoomsync_deleted_at], [_zoomsync_read_order], [_dlt_load_id], [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [id] ORDER BY [_zoomsync_read_order] DESC, [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[users__LOAD_1]) AS w WHERE w.[_zoomsync_rn] = 1;
 
-INSERT INTO [zoom].[users__group_ids] ([value], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id]) SELECT [value], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id] FROM [zoom_staging].[users__group_ids__LOAD_1] AS c WHERE c.[_dlt_root_id] IN (SELECT w.[_dlt_id] FROM (SELECT [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [id] ORDER BY [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[users__LOAD_1]) AS w WHERE w.[_zoomsync_rn] = 1);
+INSERT INTO [zoom].[users__group_ids] ([value], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id]) SELECT [value], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id] FROM [zoom_staging].[users__group_ids__LOAD_1] AS c WHERE c.[_dlt_root_id] IN (SELECT w.[_dlt_id] FROM (SELECT [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [id] ORDER BY [_zoomsync_read_order] DESC, [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[users__LOAD_1]) AS w WHERE w.[_zoomsync_rn] = 1);
 
-INSERT INTO [zoom].[users__phone_numbers] ([code], [country], [label], [number], [verified], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id]) SELECT [code], [country], [label], [number], [verified], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id] FROM [zoom_staging].[users__phone_numbers__LOAD_1] AS c WHERE c.[_dlt_root_id] IN (SELECT w.[_dlt_id] FROM (SELECT [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [id] ORDER BY [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[users__LOAD_1]) AS w WHERE w.[_zoomsync_rn] = 1);
+INSERT INTO [zoom].[users__phone_numbers] ([code], [country], [label], [number], [verified], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id]) SELECT [code], [country], [label], [number], [verified], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id] FROM [zoom_staging].[users__phone_numbers__LOAD_1] AS c WHERE c.[_dlt_root_id] IN (SELECT w.[_dlt_id] FROM (SELECT [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [id] ORDER BY [_zoomsync_read_order] DESC, [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[users__LOAD_1]) AS w WHERE w.[_zoomsync_rn] = 1);
 
 INSERT INTO [zoom].[zoomsync_loads] ([load_id], [table_family], [rows], [committed_at]) SELECT 'LOAD_1', 'users', COUNT(*), SYSUTCDATETIME() FROM (SELECT [id] FROM [zoom_staging].[users__LOAD_1] GROUP BY [id]) AS k;
 
@@ -282,76 +357,5 @@ IF OBJECT_ID('[zoom_staging].[users__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom
 IF OBJECT_ID('[zoom_staging].[users__group_ids__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[users__group_ids__LOAD_1];
 
 IF OBJECT_ID('[zoom_staging].[users__phone_numbers__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[users__phone_numbers__LOAD_1];
-
-SELECT [rows] FROM [zoom].[zoomsync_loads] WHERE [load_id] = 'LOAD_1' AND [table_family] = 'meeting_participants';
-
-IF OBJECT_ID('[zoom_staging].[meeting_participants__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[meeting_participants__LOAD_1];
-
-CREATE TABLE [zoom_staging].[meeting_participants__LOAD_1] (
-    [duration] bigint NULL,
-    [failover] bit NULL,
-    [id] nvarchar(max) NULL,
-    [internal_user] bit NULL,
-    [join_time] datetime2(3) NOT NULL,
-    [leave_time] datetime2(3) NULL,
-    [meeting_uuid] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
-    [name] nvarchar(max) NULL,
-    [registrant_id] nvarchar(max) NULL,
-    [status] nvarchar(max) NULL,
-    [user_email] nvarchar(max) NULL,
-    [user_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
-    [_zoomsync_deleted_at] datetime2(3) NULL,
-    [_dlt_load_id] nvarchar(64) NOT NULL,
-    [_dlt_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
-    [_zoomsync_seq] bigint NOT NULL
-)
-WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
-
-COPY INTO [zoom_staging].[meeting_participants__LOAD_1]
-FROM 'https://STORAGE_ACCOUNT.blob.core.windows.net/CONTAINER/zoomsync/zoom/LOAD_1/meeting_participants/*.parquet'
-WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Shared Access Signature', SECRET = 'PLACEHOLDER'), AUTO_CREATE_TABLE = 'OFF');
-
-BEGIN TRANSACTION;
-
-DELETE FROM [zoom].[meeting_participants] WHERE EXISTS (SELECT 1 FROM [zoom_staging].[meeting_participants__LOAD_1] AS s WHERE s.[join_time] = [zoom].[meeting_participants].[join_time] AND s.[meeting_uuid] = [zoom].[meeting_participants].[meeting_uuid] AND s.[user_id] = [zoom].[meeting_participants].[user_id]);
-
-INSERT INTO [zoom].[meeting_participants] ([duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_dlt_load_id], [_dlt_id]) SELECT [duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_dlt_load_id], [_dlt_id] FROM (SELECT [duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_dlt_load_id], [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [join_time], [meeting_uuid], [user_id] ORDER BY [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[meeting_participants__LOAD_1]) AS w WHERE w.[_zoomsync_rn] = 1;
-
-INSERT INTO [zoom].[zoomsync_loads] ([load_id], [table_family], [rows], [committed_at]) SELECT 'LOAD_1', 'meeting_participants', COUNT(*), SYSUTCDATETIME() FROM (SELECT [join_time], [meeting_uuid], [user_id] FROM [zoom_staging].[meeting_participants__LOAD_1] GROUP BY [join_time], [meeting_uuid], [user_id]) AS k;
-
-COMMIT TRANSACTION;
-
-IF OBJECT_ID('[zoom_staging].[meeting_participants__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[meeting_participants__LOAD_1];
-
-SELECT [rows] FROM [zoom].[zoomsync_loads] WHERE [load_id] = 'LOAD_1' AND [table_family] = '_dlt_pipeline_state';
-
-IF OBJECT_ID('[zoom_staging].[_dlt_pipeline_state__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[_dlt_pipeline_state__LOAD_1];
-
-CREATE TABLE [zoom_staging].[_dlt_pipeline_state__LOAD_1] (
-    [version] bigint NOT NULL,
-    [engine_version] bigint NOT NULL,
-    [pipeline_name] nvarchar(128) NOT NULL,
-    [state] nvarchar(max) NOT NULL,
-    [created_at] datetime2(3) NOT NULL,
-    [version_hash] nvarchar(64) NULL,
-    [_dlt_load_id] nvarchar(64) NOT NULL,
-    [_dlt_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
-    [_zoomsync_seq] bigint NOT NULL
-)
-WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
-
-COPY INTO [zoom_staging].[_dlt_pipeline_state__LOAD_1]
-FROM 'https://STORAGE_ACCOUNT.blob.core.windows.net/CONTAINER/zoomsync/zoom/LOAD_1/_dlt_pipeline_state/*.parquet'
-WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Shared Access Signature', SECRET = 'PLACEHOLDER'), AUTO_CREATE_TABLE = 'OFF');
-
-BEGIN TRANSACTION;
-
-INSERT INTO [zoom].[_dlt_pipeline_state] ([version], [engine_version], [pipeline_name], [state], [created_at], [version_hash], [_dlt_load_id], [_dlt_id]) SELECT [version], [engine_version], [pipeline_name], [state], [created_at], [version_hash], [_dlt_load_id], [_dlt_id] FROM [zoom_staging].[_dlt_pipeline_state__LOAD_1];
-
-INSERT INTO [zoom].[zoomsync_loads] ([load_id], [table_family], [rows], [committed_at]) SELECT 'LOAD_1', '_dlt_pipeline_state', COUNT(*), SYSUTCDATETIME() FROM [zoom_staging].[_dlt_pipeline_state__LOAD_1];
-
-COMMIT TRANSACTION;
-
-IF OBJECT_ID('[zoom_staging].[_dlt_pipeline_state__LOAD_1]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[_dlt_pipeline_state__LOAD_1];
 
 INSERT INTO [zoom].[_dlt_loads]([load_id], [schema_name], [status], [inserted_at], [schema_version_hash]) SELECT N'LOAD_1', N'zoom', 0, 'TIMESTAMP', N'SCHEMA_HASH_1' WHERE NOT EXISTS (SELECT 1 FROM [zoom].[_dlt_loads] WHERE [load_id] = N'LOAD_1');

@@ -16,6 +16,47 @@ SELECT 1 FROM sys.schemas WHERE name = 'zoom_staging';
 
 SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = 'zoom' ORDER BY TABLE_NAME, ORDINAL_POSITION;
 
+SELECT [rows] FROM [zoom].[zoomsync_loads] WHERE [load_id] = 'LOAD_2' AND [table_family] = 'meeting_participants';
+
+IF OBJECT_ID('[zoom_staging].[meeting_participants__LOAD_2]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[meeting_participants__LOAD_2];
+
+CREATE TABLE [zoom_staging].[meeting_participants__LOAD_2] (
+    [duration] bigint NULL,
+    [failover] bit NULL,
+    [id] nvarchar(max) NULL,
+    [internal_user] bit NULL,
+    [join_time] datetime2(3) NOT NULL,
+    [leave_time] datetime2(3) NULL,
+    [meeting_uuid] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    [name] nvarchar(max) NULL,
+    [registrant_id] nvarchar(max) NULL,
+    [status] nvarchar(max) NULL,
+    [user_email] nvarchar(max) NULL,
+    [user_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    [_zoomsync_deleted_at] datetime2(3) NULL,
+    [_zoomsync_read_order] bigint NULL,
+    [_dlt_load_id] nvarchar(64) NOT NULL,
+    [_dlt_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    [_zoomsync_seq] bigint NOT NULL
+)
+WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
+
+COPY INTO [zoom_staging].[meeting_participants__LOAD_2]
+FROM 'https://STORAGE_ACCOUNT.blob.core.windows.net/CONTAINER/zoomsync/zoom/LOAD_2/meeting_participants/*.parquet'
+WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Shared Access Signature', SECRET = 'PLACEHOLDER'), AUTO_CREATE_TABLE = 'OFF');
+
+BEGIN TRANSACTION;
+
+DELETE FROM [zoom].[meeting_participants] WHERE EXISTS (SELECT 1 FROM [zoom_staging].[meeting_participants__LOAD_2] AS s WHERE s.[join_time] = [zoom].[meeting_participants].[join_time] AND s.[meeting_uuid] = [zoom].[meeting_participants].[meeting_uuid] AND s.[user_id] = [zoom].[meeting_participants].[user_id]);
+
+INSERT INTO [zoom].[meeting_participants] ([duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_zoomsync_read_order], [_dlt_load_id], [_dlt_id]) SELECT [duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_zoomsync_read_order], [_dlt_load_id], [_dlt_id] FROM (SELECT [duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_zoomsync_read_order], [_dlt_load_id], [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [join_time], [meeting_uuid], [user_id] ORDER BY [_zoomsync_read_order] DESC, [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[meeting_participants__LOAD_2]) AS w WHERE w.[_zoomsync_rn] = 1;
+
+INSERT INTO [zoom].[zoomsync_loads] ([load_id], [table_family], [rows], [committed_at]) SELECT 'LOAD_2', 'meeting_participants', COUNT(*), SYSUTCDATETIME() FROM (SELECT [join_time], [meeting_uuid], [user_id] FROM [zoom_staging].[meeting_participants__LOAD_2] GROUP BY [join_time], [meeting_uuid], [user_id]) AS k;
+
+COMMIT TRANSACTION;
+
+IF OBJECT_ID('[zoom_staging].[meeting_participants__LOAD_2]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[meeting_participants__LOAD_2];
+
 SELECT [rows] FROM [zoom].[zoomsync_loads] WHERE [load_id] = 'LOAD_2' AND [table_family] = 'users';
 
 IF OBJECT_ID('[zoom_staging].[users__LOAD_2]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[users__LOAD_2];
@@ -61,6 +102,7 @@ CREATE TABLE [zoom_staging].[users__LOAD_2] (
     [verified] bigint NULL,
     [zoom_one_type] bigint NULL,
     [_zoomsync_deleted_at] datetime2(3) NULL,
+    [_zoomsync_read_order] bigint NULL,
     [_dlt_load_id] nvarchar(64) NOT NULL,
     [_dlt_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
     [_zoomsync_seq] bigint NOT NULL
@@ -115,11 +157,11 @@ DELETE FROM [zoom].[users__phone_numbers] WHERE [_dlt_root_id] IN (SELECT t.[_dl
 
 DELETE FROM [zoom].[users] WHERE EXISTS (SELECT 1 FROM [zoom_staging].[users__LOAD_2] AS s WHERE s.[id] = [zoom].[users].[id]);
 
-INSERT INTO [zoom].[users] ([account_id], [account_number], [cluster], [cms_user_id], [company], [cost_center], [created_at], [dept], [display_name], [email], [employee_unique_id], [first_name], [id], [jid], [job_title], [language], [last_client_version], [last_login_time], [last_name], [location], [manager], [personal_meeting_url], [phone_country], [phone_number], [pic_url], [plan_united_type], [pmi], [pronouns], [pronouns_option], [role_id], [role_name], [status], [timezone], [type], [use_pmi], [user_created_at], [vanity_url], [verified], [zoom_one_type], [_zoomsync_deleted_at], [_dlt_load_id], [_dlt_id]) SELECT [account_id], [account_number], [cluster], [cms_user_id], [company], [cost_center], [created_at], [dept], [display_name], [email], [employee_unique_id], [first_name], [id], [jid], [job_title], [language], [last_client_version], [last_login_time], [last_name], [location], [manager], [personal_meeting_url], [phone_country], [phone_number], [pic_url], [plan_united_type], [pmi], [pronouns], [pronouns_option], [role_id], [role_name], [status], [timezone], [type], [use_pmi], [user_created_at], [vanity_url], [verified], [zoom_one_type], [_zoomsync_deleted_at], [_dlt_load_id], [_dlt_id] FROM (SELECT [account_id], [account_number], [cluster], [cms_user_id], [company], [cost_center], [created_at], [dept], [display_name], [email], [employee_unique_id], [first_name], [id], [jid], [job_title], [language], [last_client_version], [last_login_time], [last_name], [location], [manager], [personal_meeting_url], [phone_country], [phone_number], [pic_url], [plan_united_type], [pmi], [pronouns], [pronouns_option], [role_id], [role_name], [status], [timezone], [type], [use_pmi], [user_created_at], [vanity_url], [verified], [zoom_one_type], [_zoomsync_deleted_at], [_dlt_load_id], [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [id] ORDER BY [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[users__LOAD_2]) AS w WHERE w.[_zoomsync_rn] = 1;
+INSERT INTO [zoom].[users] ([account_id], [account_number], [cluster], [cms_user_id], [company], [cost_center], [created_at], [dept], [display_name], [email], [employee_unique_id], [first_name], [id], [jid], [job_title], [language], [last_client_version], [last_login_time], [last_name], [location], [manager], [personal_meeting_url], [phone_country], [phone_number], [pic_url], [plan_united_type], [pmi], [pronouns], [pronouns_option], [role_id], [role_name], [status], [timezone], [type], [use_pmi], [user_created_at], [vanity_url], [verified], [zoom_one_type], [_zoomsync_deleted_at], [_zoomsync_read_order], [_dlt_load_id], [_dlt_id]) SELECT [account_id], [account_number], [cluster], [cms_user_id], [company], [cost_center], [created_at], [dept], [display_name], [email], [employee_unique_id], [first_name], [id], [jid], [job_title], [language], [last_client_version], [last_login_time], [last_name], [location], [manager], [personal_meeting_url], [phone_country], [phone_number], [pic_url], [plan_united_type], [pmi], [pronouns], [pronouns_option], [role_id], [role_name], [status], [timezone], [type], [use_pmi], [user_created_at], [vanity_url], [verified], [zoom_one_type], [_zoomsync_deleted_at], [_zoomsync_read_order], [_dlt_load_id], [_dlt_id] FROM (SELECT [account_id], [account_number], [cluster], [cms_user_id], [company], [cost_center], [created_at], [dept], [display_name], [email], [employee_unique_id], [first_name], [id], [jid], [job_title], [language], [last_client_version], [last_login_time], [last_name], [location], [manager], [personal_meeting_url], [phone_country], [phone_number], [pic_url], [plan_united_type], [pmi], [pronouns], [pronouns_option], [role_id], [role_name], [status], [timezone], [type], [use_pmi], [user_created_at], [vanity_url], [verified], [zoom_one_type], [_zoomsync_deleted_at], [_zoomsync_read_order], [_dlt_load_id], [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [id] ORDER BY [_zoomsync_read_order] DESC, [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[users__LOAD_2]) AS w WHERE w.[_zoomsync_rn] = 1;
 
-INSERT INTO [zoom].[users__group_ids] ([value], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id]) SELECT [value], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id] FROM [zoom_staging].[users__group_ids__LOAD_2] AS c WHERE c.[_dlt_root_id] IN (SELECT w.[_dlt_id] FROM (SELECT [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [id] ORDER BY [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[users__LOAD_2]) AS w WHERE w.[_zoomsync_rn] = 1);
+INSERT INTO [zoom].[users__group_ids] ([value], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id]) SELECT [value], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id] FROM [zoom_staging].[users__group_ids__LOAD_2] AS c WHERE c.[_dlt_root_id] IN (SELECT w.[_dlt_id] FROM (SELECT [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [id] ORDER BY [_zoomsync_read_order] DESC, [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[users__LOAD_2]) AS w WHERE w.[_zoomsync_rn] = 1);
 
-INSERT INTO [zoom].[users__phone_numbers] ([code], [country], [label], [number], [verified], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id]) SELECT [code], [country], [label], [number], [verified], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id] FROM [zoom_staging].[users__phone_numbers__LOAD_2] AS c WHERE c.[_dlt_root_id] IN (SELECT w.[_dlt_id] FROM (SELECT [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [id] ORDER BY [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[users__LOAD_2]) AS w WHERE w.[_zoomsync_rn] = 1);
+INSERT INTO [zoom].[users__phone_numbers] ([code], [country], [label], [number], [verified], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id]) SELECT [code], [country], [label], [number], [verified], [_dlt_root_id], [_dlt_parent_id], [_dlt_list_idx], [_dlt_id] FROM [zoom_staging].[users__phone_numbers__LOAD_2] AS c WHERE c.[_dlt_root_id] IN (SELECT w.[_dlt_id] FROM (SELECT [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [id] ORDER BY [_zoomsync_read_order] DESC, [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[users__LOAD_2]) AS w WHERE w.[_zoomsync_rn] = 1);
 
 INSERT INTO [zoom].[zoomsync_loads] ([load_id], [table_family], [rows], [committed_at]) SELECT 'LOAD_2', 'users', COUNT(*), SYSUTCDATETIME() FROM (SELECT [id] FROM [zoom_staging].[users__LOAD_2] GROUP BY [id]) AS k;
 
@@ -130,45 +172,5 @@ IF OBJECT_ID('[zoom_staging].[users__LOAD_2]', 'U') IS NOT NULL DROP TABLE [zoom
 IF OBJECT_ID('[zoom_staging].[users__group_ids__LOAD_2]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[users__group_ids__LOAD_2];
 
 IF OBJECT_ID('[zoom_staging].[users__phone_numbers__LOAD_2]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[users__phone_numbers__LOAD_2];
-
-SELECT [rows] FROM [zoom].[zoomsync_loads] WHERE [load_id] = 'LOAD_2' AND [table_family] = 'meeting_participants';
-
-IF OBJECT_ID('[zoom_staging].[meeting_participants__LOAD_2]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[meeting_participants__LOAD_2];
-
-CREATE TABLE [zoom_staging].[meeting_participants__LOAD_2] (
-    [duration] bigint NULL,
-    [failover] bit NULL,
-    [id] nvarchar(max) NULL,
-    [internal_user] bit NULL,
-    [join_time] datetime2(3) NOT NULL,
-    [leave_time] datetime2(3) NULL,
-    [meeting_uuid] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
-    [name] nvarchar(max) NULL,
-    [registrant_id] nvarchar(max) NULL,
-    [status] nvarchar(max) NULL,
-    [user_email] nvarchar(max) NULL,
-    [user_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
-    [_zoomsync_deleted_at] datetime2(3) NULL,
-    [_dlt_load_id] nvarchar(64) NOT NULL,
-    [_dlt_id] nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
-    [_zoomsync_seq] bigint NOT NULL
-)
-WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
-
-COPY INTO [zoom_staging].[meeting_participants__LOAD_2]
-FROM 'https://STORAGE_ACCOUNT.blob.core.windows.net/CONTAINER/zoomsync/zoom/LOAD_2/meeting_participants/*.parquet'
-WITH (FILE_TYPE = 'PARQUET', CREDENTIAL = (IDENTITY = 'Shared Access Signature', SECRET = 'PLACEHOLDER'), AUTO_CREATE_TABLE = 'OFF');
-
-BEGIN TRANSACTION;
-
-DELETE FROM [zoom].[meeting_participants] WHERE EXISTS (SELECT 1 FROM [zoom_staging].[meeting_participants__LOAD_2] AS s WHERE s.[join_time] = [zoom].[meeting_participants].[join_time] AND s.[meeting_uuid] = [zoom].[meeting_participants].[meeting_uuid] AND s.[user_id] = [zoom].[meeting_participants].[user_id]);
-
-INSERT INTO [zoom].[meeting_participants] ([duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_dlt_load_id], [_dlt_id]) SELECT [duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_dlt_load_id], [_dlt_id] FROM (SELECT [duration], [failover], [id], [internal_user], [join_time], [leave_time], [meeting_uuid], [name], [registrant_id], [status], [user_email], [user_id], [_zoomsync_deleted_at], [_dlt_load_id], [_dlt_id], ROW_NUMBER() OVER (PARTITION BY [join_time], [meeting_uuid], [user_id] ORDER BY [_zoomsync_seq] DESC) AS [_zoomsync_rn] FROM [zoom_staging].[meeting_participants__LOAD_2]) AS w WHERE w.[_zoomsync_rn] = 1;
-
-INSERT INTO [zoom].[zoomsync_loads] ([load_id], [table_family], [rows], [committed_at]) SELECT 'LOAD_2', 'meeting_participants', COUNT(*), SYSUTCDATETIME() FROM (SELECT [join_time], [meeting_uuid], [user_id] FROM [zoom_staging].[meeting_participants__LOAD_2] GROUP BY [join_time], [meeting_uuid], [user_id]) AS k;
-
-COMMIT TRANSACTION;
-
-IF OBJECT_ID('[zoom_staging].[meeting_participants__LOAD_2]', 'U') IS NOT NULL DROP TABLE [zoom_staging].[meeting_participants__LOAD_2];
 
 INSERT INTO [zoom].[_dlt_loads]([load_id], [schema_name], [status], [inserted_at], [schema_version_hash]) SELECT N'LOAD_2', N'zoom', 0, 'TIMESTAMP', N'SCHEMA_HASH_1' WHERE NOT EXISTS (SELECT 1 FROM [zoom].[_dlt_loads] WHERE [load_id] = N'LOAD_2');
