@@ -69,6 +69,14 @@ dlt adds its own columns to every table:
 | `_dlt_parent_id` | child tables | `_dlt_id` of the parent row (the table the array sits in) |
 | `_dlt_list_idx` | child tables | the item's position in its array, from 0 |
 | `_dlt_root_id` | child tables | `_dlt_id` of the root row; merges replace children by it |
+
+and zoomsync two of its own to every root table:
+
+| Column | Meaning |
+|---|---|
+| `_zoomsync_deleted_at` | when zoomsync found the row gone from Zoom (null while Zoom lists it) |
+| `_zoomsync_read_order` | grows as zoomsync reads rows: of a key read twice in a run, \
+the merge keeps the highest (dlt's `dedup_sort`) |
 """
 
 
