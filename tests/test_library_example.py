@@ -18,26 +18,13 @@ from tests.destinations import readers
 from tests.sync.compare import PAIRS, differences, truth_rows, warehouse
 from tests.sync.contents import contents
 from tests.sync.contents import differences as content_differences
+from tests.sync.kill import KILL_AFTER_COMMIT
 from tests.sync.test_run_cli import env_for, zoomsync
 from zoomsync.emulator.faults import FaultConfig, FaultTarget
 from zoomsync.emulator.server import RunningEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 STREAMS = ("users", "past_meetings")  # the example's
-# In a child only: dlt's note that a job committed becomes a kill -9 of the process, for
-# the first job of table KILL_TABLE (as tests/sync/kill.py does for `zoomsync run`).
-KILL_AFTER_COMMIT = """
-import os, signal
-from dlt.common.storages.load_package import PackageStorage
-
-def save_pending_transition(self, load_id, file_name, state, failed_message=None):
-    if file_name.startswith(os.environ["KILL_TABLE"] + "."):
-        os.kill(os.getpid(), signal.SIGKILL)
-    return original(self, load_id, file_name, state, failed_message)
-
-original = PackageStorage.save_pending_transition
-PackageStorage.save_pending_transition = save_pending_transition
-"""
 
 
 def example() -> str:
@@ -76,10 +63,10 @@ def by_cli(emu: RunningEmulator, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 def run_example(emu: RunningEmulator, home: Path, *, kill_table: str | None = None
                 ) -> subprocess.CompletedProcess[str]:
-    code = (KILL_AFTER_COMMIT if kill_table else "") + example()
+    code = (KILL_AFTER_COMMIT if kill_table else "") + example()  # kill.py's prelude
     # dlt keeps the example's pipeline in its data folder (/var/dlt as root): one per test.
     env = env_for(emu, home, DLT_DATA_DIR=str(home / "dlt"),
-                  **({"KILL_TABLE": kill_table} if kill_table else {}))
+                  **({"ZOOMSYNC_TEST_KILL_TABLE": kill_table} if kill_table else {}))
     return subprocess.run([sys.executable, "-c", code], cwd=home, env=env, capture_output=True,
                           text=True, timeout=300)
 

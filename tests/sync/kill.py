@@ -167,10 +167,11 @@ LOAD_PARTIAL = KillPoint("load-partial", lambda s: any(
 
 # The one crash a watcher outside the process cannot time: a load job's destination
 # transaction has committed, and dlt has not yet written the marker that says so (its
-# "pending transition"). The run is started with dlt's marker writer replaced by a
-# SIGKILL of the process itself, for the first job of table TABLE.
-_KILL_AFTER_COMMIT = """
-import os, signal, sys
+# "pending transition"). Code run in a child after this prelude has dlt's marker writer
+# replaced by a SIGKILL of the process itself, for the first job of table
+# $ZOOMSYNC_TEST_KILL_TABLE (test children only: never in zoomsync).
+KILL_AFTER_COMMIT = """
+import os, signal
 from dlt.common.storages.load_package import PackageStorage
 
 def save_pending_transition(self, load_id, file_name, state, failed_message=None):
@@ -180,6 +181,9 @@ def save_pending_transition(self, load_id, file_name, state, failed_message=None
 
 original = PackageStorage.save_pending_transition
 PackageStorage.save_pending_transition = save_pending_transition
+"""
+_RUN_CLI = """
+import sys
 sys.argv = ["zoomsync", *sys.argv[1:]]
 from zoomsync.cli import main
 main()
@@ -211,7 +215,7 @@ def run(env: dict[str, str], cwd: Path, streams: str, *, pipelines: Path,
     started = time.monotonic()
     command = [sys.executable, "-m", "zoomsync"]
     if kill_at is not None and kill_at.after_commit_of:
-        command = [sys.executable, "-c", _KILL_AFTER_COMMIT]
+        command = [sys.executable, "-c", KILL_AFTER_COMMIT + _RUN_CLI]
         env = {**env, "ZOOMSYNC_TEST_KILL_TABLE": kill_at.after_commit_of}
     proc = subprocess.Popen([*command, "run", "--streams", streams, *options], env=env, cwd=cwd,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

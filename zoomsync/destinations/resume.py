@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 log = logging.getLogger("zoomsync.destinations")
 
@@ -46,3 +46,18 @@ def row_id_column(client: Any, file_path: str) -> str | None:
 def forgotten(file_path: str, table: str) -> None:
     log.info("resuming a killed load: removed the rows of %s from %s first, which the killed "
              "run may have copied already", os.path.basename(file_path), table)
+
+
+class ResumesCopies:
+    """Job client mixin: dlt's copy job (`copy_job`) becomes `resumable`, told whether dlt
+    restored it. Put it before dlt's client class in the bases."""
+
+    copy_job: ClassVar[type]
+    resumable: ClassVar[Any]  # (file_path, restored) -> the job
+
+    def create_load_job(self, table: Any, file_path: str, load_id: str,
+                        restore: bool = False) -> Any:
+        job = super().create_load_job(table, file_path, load_id, restore)  # type: ignore[misc]
+        if type(job) is self.copy_job:
+            return self.resumable(file_path, restore)
+        return job

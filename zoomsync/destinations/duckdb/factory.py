@@ -10,14 +10,11 @@ pipelines that use it:
 
 from __future__ import annotations
 
-from typing import Any
-
 from dlt.common.destination import DestinationCapabilitiesContext
-from dlt.common.destination.client import LoadJob
 from dlt.destinations import duckdb as dlt_duckdb
 from dlt.destinations.impl.duckdb.duck import DuckDbClient, DuckDbCopyJob
 
-from zoomsync.destinations.resume import forgotten, row_id_column
+from zoomsync.destinations.resume import ResumesCopies, forgotten, row_id_column
 
 
 class ResumableCopyJob(DuckDbCopyJob):
@@ -45,13 +42,9 @@ class ResumableCopyJob(DuckDbCopyJob):
         forgotten(self._file_path, table)
 
 
-class ZoomsyncDuckDbClient(DuckDbClient):
-    def create_load_job(self, table: Any, file_path: str, load_id: str,
-                        restore: bool = False) -> LoadJob:
-        job = super().create_load_job(table, file_path, load_id, restore)
-        if type(job) is DuckDbCopyJob:
-            return ResumableCopyJob(file_path, restore)
-        return job
+class ZoomsyncDuckDbClient(ResumesCopies, DuckDbClient):
+    copy_job = DuckDbCopyJob
+    resumable = ResumableCopyJob
 
 
 class duckdb(dlt_duckdb):  # named as dlt names its destination factories

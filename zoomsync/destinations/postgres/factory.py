@@ -16,11 +16,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from dlt.common.destination import DestinationCapabilitiesContext
-from dlt.common.destination.client import LoadJob
 from dlt.destinations import postgres as dlt_postgres
 from dlt.destinations.impl.postgres.postgres import PostgresClient, PostgresParquetCopyJob
 
-from zoomsync.destinations.resume import forgotten, row_id_column
+from zoomsync.destinations.resume import ResumesCopies, forgotten, row_id_column
 
 
 class ResumableParquetCopyJob(PostgresParquetCopyJob):
@@ -47,13 +46,9 @@ class ResumableParquetCopyJob(PostgresParquetCopyJob):
         super().run()
 
 
-class ZoomsyncPostgresClient(PostgresClient):
-    def create_load_job(self, table: Any, file_path: str, load_id: str,
-                        restore: bool = False) -> LoadJob:
-        job = super().create_load_job(table, file_path, load_id, restore)
-        if type(job) is PostgresParquetCopyJob:
-            return ResumableParquetCopyJob(file_path, restore)
-        return job
+class ZoomsyncPostgresClient(ResumesCopies, PostgresClient):
+    copy_job = PostgresParquetCopyJob
+    resumable = ResumableParquetCopyJob
 
 
 class postgres(dlt_postgres):  # named as dlt names its destination factories
