@@ -35,3 +35,13 @@ def test_blank_times_become_null_and_parents_are_typed() -> None:
     assert polls["meeting_id"] == 81234567890
     qa = prepare("meeting_qa", {"name": "x"}, "u==", 4)
     assert qa["row_index"] == 4
+
+
+def test_a_failed_record_is_named_by_two_distinct_fields() -> None:
+    """A key field that is also `id` is named once, and the next field fills its place."""
+    from zoomsync.sync.incremental import _record_id
+
+    record = {"id": 7, "uuid": "aB/c==", "email": "a@example.com"}
+    assert _record_id(record, ("id",)) == "id=7, uuid=aB/c=="
+    assert _record_id({"email": "a@example.com"}, ("id",)) == "email=a@example.com"
+    assert _record_id(["not", "a", "record"], ("id",)) == ""

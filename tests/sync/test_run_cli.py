@@ -131,3 +131,17 @@ def test_a_duckdb_path_that_holds_other_data_is_refused(emu: RunningEmulator, tm
         f"error: --duckdb-path {target} is not a DuckDB database (it holds other data): give "
         "a new file name or an existing DuckDB file"]
     assert target.read_text() == "id,topic\n1,standup\n"  # untouched
+
+
+def test_an_empty_duckdb_file_is_refused_in_one_line(emu: RunningEmulator,
+                                                      tmp_path: Path) -> None:
+    """`touch zoom.duckdb` first: DuckDB refuses to open an empty file as a database."""
+    target = tmp_path / "warehouse.duckdb"
+    target.touch()
+    r = zoomsync(env_for(emu, tmp_path), "run", "--streams", "users", "--duckdb-path",
+                 str(target), cwd=tmp_path)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stderr.strip().splitlines() == [
+        f"error: --duckdb-path {target} is an empty file, not a DuckDB database: delete it "
+        "(DuckDB then creates the database) or give another name"]
+    assert target.stat().st_size == 0

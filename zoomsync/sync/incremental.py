@@ -323,5 +323,6 @@ def _record_id(record: Any, keys: tuple[str, ...]) -> str:
     """The record's key fields Zoom sent, `id=123`, to name it in an error."""
     if not isinstance(record, dict):
         return ""
-    names = [k for k in (*keys, "id", "uuid", "email") if record.get(k) is not None]
-    return ", ".join(f"{k}={record[k]}" for k in dict.fromkeys(names[:2]))
+    names = [k for k in dict.fromkeys((*keys, "id", "uuid", "email"))
+             if record.get(k) is not None]
+    return ", ".join(f"{k}={record[k]}" for k in names[:2])

@@ -29,6 +29,9 @@ def duckdb_destination(path: Path) -> Any:
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise ConfigError(f"cannot write the DuckDB file {path}: {parent} is not a writable "
                           "directory")
+    if path.is_file() and path.stat().st_size == 0:
+        raise ConfigError(f"--duckdb-path {path} is an empty file, not a DuckDB database: "
+                          "delete it (DuckDB then creates the database) or give another name")
     if not is_duckdb_file(path):
         # DuckDB opens a CSV, Parquet or JSON file as an in-memory database with the file as
         # a view: the run would load into memory and store nothing.
@@ -41,8 +44,9 @@ DUCKDB_MAGIC = b"DUCK"  # a DuckDB database file: bytes 8-11 of its header
 
 
 def is_duckdb_file(path: Path) -> bool:
-    """True for a DuckDB database file, or a path that does not exist yet or is empty (DuckDB
-    creates the database there); False for any other file, whatever its name."""
+    """True for a DuckDB database file, or a path that does not exist yet (DuckDB creates the
+    database there); False for any other file, whatever its name, an empty one included
+    (DuckDB refuses to open it: "not a valid DuckDB database file")."""
     try:
         with open(path, "rb") as f:
             head = f.read(12)
@@ -50,7 +54,7 @@ def is_duckdb_file(path: Path) -> bool:
         return True
     except OSError as exc:
         raise ConfigError(f"cannot read the DuckDB file {path}: {exc.strerror}") from None
-    return not head or head[8:12] == DUCKDB_MAGIC
+    return head[8:12] == DUCKDB_MAGIC
 
 
 def duckdb_target(settings: Settings) -> Target:
