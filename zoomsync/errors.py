@@ -31,7 +31,13 @@ from typing import Literal
 
 
 class ZoomSyncError(Exception):
-    """Base class of every error zoomsync raises on purpose."""
+    """Base class of every error zoomsync raises on purpose.
+
+    `reported`: already in the run's report where it arose (a list that failed, met again
+    by every stream built on it: sync/discovery.py), so a stream says "not read" instead
+    of reporting it again."""
+
+    reported: bool = False
 
 
 class ConfigError(ZoomSyncError):

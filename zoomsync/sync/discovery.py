@@ -132,9 +132,8 @@ class Discovery:
             computing.pop()
         failure = self._failed.get(key)
         # Reported once, where it arose; the lists built on it fail with the same error.
-        if failure is not None and stops(failure) == "partition" and not getattr(
-                failure, "reported", False):
-            failure.reported = True  # type: ignore[attr-defined]
+        if failure is not None and stops(failure) == "partition" and not failure.reported:
+            failure.reported = True
             self.report.fail_partition(f"{_list_name(key)} list", "", failure)
 
     def _computing(self) -> list[str]:

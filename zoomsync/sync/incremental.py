@@ -100,7 +100,7 @@ class StreamRun:
             except ZoomSyncError as exc:
                 if stops(exc) != "partition":
                     raise
-                if getattr(exc, "reported", False):  # a list it needs failed (discovery.py)
+                if exc.reported:  # a list it needs failed (discovery.py)
                     self.report.fail(name, f"not read: {exc}")
                 else:
                     self.report.fail_partition(name, "", exc)
