@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 log = logging.getLogger("zoomsync.destinations")
 
 ROW_ID = "_dlt_id"  # dlt's row key column (dlt.common.schema.typing.C_DLT_ID)
+_FOLLOW_UPS = (".sql", ".reference")  # dlt's merge and reference jobs: not copies
 
 
 def row_id_column(client: Any, file_path: str) -> str | None:
@@ -60,4 +61,6 @@ class ResumesCopies:
         job = super().create_load_job(table, file_path, load_id, restore)  # type: ignore[misc]
         if type(job) is self.copy_job:
             return self.resumable(file_path, restore)
+        if restore and not file_path.endswith(_FOLLOW_UPS):
+            row_id_column(self, file_path)  # INSERT statements, CSV: only the warning
         return job

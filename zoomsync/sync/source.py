@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import dlt
+from dlt.common.schema import Schema
 from dlt.extract.source import DltSource
 
 from zoomsync.catalog import Stream, select
@@ -37,6 +38,7 @@ from zoomsync.sync.deletes import DELETED_AT
 from zoomsync.sync.discovery import REPORT_DAYS, Discovery
 from zoomsync.sync.fanout import FanOut
 from zoomsync.sync.incremental import Policy, StreamRun
+from zoomsync.sync.normalizer import MODULE as NORMALIZER
 from zoomsync.sync.read_order import HINT as READ_ORDER_HINT
 from zoomsync.sync.read_order import READ_ORDER, stamp
 from zoomsync.sync.report import RunReport
@@ -131,7 +133,10 @@ def zoom_source(
                   full_refresh=tuple(full_refresh or ()))
     resources = [_resource(s, ctx) for s in chosen]
 
-    @dlt.source(name="zoom", root_key=True)
+    # dlt's relational normalizer, extending each table family once (normalizer.py).
+    schema = Schema("zoom", normalizers={"json": {"module": NORMALIZER}})
+
+    @dlt.source(root_key=True, schema=schema)
     def zoom() -> Any:
         return resources
 
