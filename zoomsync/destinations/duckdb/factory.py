@@ -14,6 +14,7 @@ from dlt.common.destination import DestinationCapabilitiesContext
 from dlt.destinations import duckdb as dlt_duckdb
 from dlt.destinations.impl.duckdb.duck import DuckDbClient, DuckDbCopyJob
 
+from zoomsync.destinations.prepared import PreparesOnce
 from zoomsync.destinations.resume import ResumesCopies, forgotten, row_id_column
 
 
@@ -42,7 +43,7 @@ class ResumableCopyJob(DuckDbCopyJob):
         forgotten(self._file_path, table)
 
 
-class ZoomsyncDuckDbClient(ResumesCopies, DuckDbClient):
+class ZoomsyncDuckDbClient(PreparesOnce, ResumesCopies, DuckDbClient):
     copy_job = DuckDbCopyJob
     resumable = ResumableCopyJob
 

@@ -19,6 +19,7 @@ from dlt.common.destination import DestinationCapabilitiesContext
 from dlt.destinations import postgres as dlt_postgres
 from dlt.destinations.impl.postgres.postgres import PostgresClient, PostgresParquetCopyJob
 
+from zoomsync.destinations.prepared import PreparesOnce
 from zoomsync.destinations.resume import ResumesCopies, forgotten, row_id_column
 
 
@@ -46,7 +47,7 @@ class ResumableParquetCopyJob(PostgresParquetCopyJob):
         super().run()
 
 
-class ZoomsyncPostgresClient(ResumesCopies, PostgresClient):
+class ZoomsyncPostgresClient(PreparesOnce, ResumesCopies, PostgresClient):
     copy_job = PostgresParquetCopyJob
     resumable = ResumableParquetCopyJob
 
