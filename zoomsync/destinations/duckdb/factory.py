@@ -6,6 +6,7 @@ pipelines that use it:
   10 GB of memory for 200k meetings, research/dlt-feasibility.md §3);
 - a copy job dlt runs again after a kill first deletes the rows of its file, in the
   copy's transaction (resume.py).
+- each table is prepared for loading once per client, not once per question (prepared.py).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ for pipelines that use it:
   Zoom sends '' for guests' ids and many empty fields; INSERT statements are slowest;
 - a Parquet copy job dlt runs again after a kill first deletes the rows of its file
   (resume.py); dlt's UNIQUE index on `_dlt_id` would otherwise refuse it on every retry.
+- each table is prepared for loading once per client, not once per question (prepared.py).
 """
 
 from __future__ import annotations
