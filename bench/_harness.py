@@ -7,6 +7,7 @@ so `bench` and `zoomsync` import from the checkout whether or not it is pip-inst
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import multiprocessing as mp
 import os
@@ -317,3 +318,15 @@ def render_table(header: Sequence[str], rows: Sequence[Sequence[str]],
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+
+def add_account_args(parser: argparse.ArgumentParser, *, users: int,
+                     meetings_per_user: int = 2, participants_mean: int = 8) -> None:
+    """The options that size a bench account, with this script's defaults."""
+    parser.add_argument("--users", type=int, default=users,
+                        help=f"users in the benchmark account (default {users})")
+    parser.add_argument("--meetings-per-user", type=int, default=meetings_per_user,
+                        help=f"scheduled meetings per host (default {meetings_per_user})")
+    parser.add_argument("--participants-mean", type=int, default=participants_mean,
+                        help=f"mean people per instance (default {participants_mean})")
+    parser.add_argument("--seed", type=int, default=42, help="dataset seed (default 42)")

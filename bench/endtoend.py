@@ -52,7 +52,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench._harness import render_table
+from bench._harness import add_account_args, render_table
 
 HERE = Path(__file__).resolve().parents[1]  # the checkout this script lives in
 MARGIN = 0.05  # issue 14: none worse by more than 5%; a speed change must save at least 5%
@@ -440,13 +440,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--after", type=Path, default=HERE,
                    help=f"directory of the after tree (default this checkout, {HERE}, "
                         "uncommitted changes included)")
-    p.add_argument("--users", type=int, default=DEFAULT_USERS,
-                   help=f"users in the benchmark account (default {DEFAULT_USERS})")
-    p.add_argument("--meetings-per-user", type=int, default=DEFAULT_MEETINGS_PER_USER,
-                   help=f"scheduled meetings per host (default {DEFAULT_MEETINGS_PER_USER})")
-    p.add_argument("--participants-mean", type=int, default=DEFAULT_PARTICIPANTS_MEAN,
-                   help=f"mean people per instance (default {DEFAULT_PARTICIPANTS_MEAN})")
-    p.add_argument("--seed", type=int, default=42, help="dataset seed (default 42)")
+    add_account_args(p, users=DEFAULT_USERS, meetings_per_user=DEFAULT_MEETINGS_PER_USER,
+                     participants_mean=DEFAULT_PARTICIPANTS_MEAN)
     p.add_argument("--webhook-meetings", type=int, default=DEFAULT_WEBHOOK_MEETINGS,
                    help=f"meetings in the webhook burst, 9 events each (default "
                         f"{DEFAULT_WEBHOOK_MEETINGS})")

@@ -49,7 +49,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench._harness import EmulatorProcess, render_table
+from bench._harness import EmulatorProcess, add_account_args, render_table
 from bench.pacing import DEFAULT_MEETINGS_PER_USER, DEFAULT_PARTICIPANTS_MEAN
 from zoomsync.config import Settings
 from zoomsync.emulator.app import EmulatorConfig
@@ -320,13 +320,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="Load rows/s of zoomsync's load step into DuckDB and PostgreSQL next to "
                     "the engine's own bulk path on the same Parquet files. Prints one table.")
-    p.add_argument("--users", type=int, default=DEFAULT_USERS,
-                   help=f"users in the benchmark account (default {DEFAULT_USERS})")
-    p.add_argument("--meetings-per-user", type=int, default=DEFAULT_MEETINGS_PER_USER,
-                   help=f"scheduled meetings per host (default {DEFAULT_MEETINGS_PER_USER})")
-    p.add_argument("--participants-mean", type=int, default=DEFAULT_PARTICIPANTS_MEAN,
-                   help=f"mean people per instance (default {DEFAULT_PARTICIPANTS_MEAN})")
-    p.add_argument("--seed", type=int, default=42, help="dataset seed (default 42)")
+    add_account_args(p, users=DEFAULT_USERS, meetings_per_user=DEFAULT_MEETINGS_PER_USER,
+                     participants_mean=DEFAULT_PARTICIPANTS_MEAN)
     p.add_argument("--repeat", type=int, default=3,
                    help="loads per side, compared by their medians (default 3)")
     p.add_argument("--no-postgres", action="store_true", help="DuckDB only")

@@ -38,6 +38,7 @@ from bench._harness import (
     Flight,
     RecordingTransport,
     RssSampler,
+    add_account_args,
     busy_intervals,
     idle_gaps,
     peak_rss_mb,
@@ -212,19 +213,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Full sync against the emulator at the plan's limits: how well does "
                     "zoomsync use the rate budget? Prints one table; exits 0 whatever the "
                     "targets say.")
-    p.add_argument("--users", type=int, default=DEFAULT_USERS,
-                   help=f"users in the benchmark account (default {DEFAULT_USERS})")
-    p.add_argument("--meetings-per-user", type=int, default=DEFAULT_MEETINGS_PER_USER,
-                   help=f"scheduled meetings per host (default {DEFAULT_MEETINGS_PER_USER})")
-    p.add_argument("--participants-mean", type=int, default=DEFAULT_PARTICIPANTS_MEAN,
-                   help=f"mean people per instance (default {DEFAULT_PARTICIPANTS_MEAN})")
+    add_account_args(p, users=DEFAULT_USERS, meetings_per_user=DEFAULT_MEETINGS_PER_USER,
+                     participants_mean=DEFAULT_PARTICIPANTS_MEAN)
     p.add_argument("--latency-ms", type=int, default=50,
                    help="latency the emulator adds to each API response (default 50)")
     p.add_argument("--budget", type=float, default=1.0,
                    help="share of the plan's limits the client paces at (default 1.0)")
     p.add_argument("--plan", choices=sorted(PLAN_LIMITS), default="pro",
                    help="the emulator's and the client's plan (default pro)")
-    p.add_argument("--seed", type=int, default=42, help="dataset seed (default 42)")
     p.add_argument("--workers", type=int, default=None,
                    help="concurrent Zoom calls (default: Settings' default)")
     p.add_argument("--emulator-in-process", action="store_true",
