@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.services import POSTGRES_URL, service
+from tests.zoomsync_sync import sync_both
 
 ROOT = Path(__file__).resolve().parents[1]
 # dlt packages the sync goes through: the walk must have reached each of them.
@@ -39,7 +40,6 @@ REQUIRED = ("dlt.load.load", "dlt.normalize.normalize", "dlt.extract.extract",
             "dlt.common.schema.utils", "dlt.common.data_writers.buffered",
             "dlt.common.storages.load_storage", "dlt.destinations.job_client_impl",
             "dlt.destinations.impl.duckdb.duck", "dlt.destinations.impl.postgres.postgres")
-STREAMS = ["users", "groups", "past_meetings"]
 
 # What dlt itself sets in its modules as a pipeline runs (seen when this child ran plain dlt
 # pipelines instead of the sync): its logger, telemetry and tracker state. Data only: a
@@ -203,39 +203,13 @@ def touched_instances() -> list[str]:
     return sorted(found)
 
 
-def sync(job: dict[str, str]) -> list[str]:
-    """A zoomsync sync of the emulator into DuckDB, then PostgreSQL: where it loaded."""
-    from pydantic import SecretStr
-
-    from zoomsync.config import Settings
-    from zoomsync.emulator.oauth import DEFAULT_CREDENTIALS as CREDS
-    from zoomsync.sync.runner import run
-
-    tmp = Path(job["tmp"])
-    common: dict[str, Any] = {
-        "account_id": CREDS.account_id, "client_id": CREDS.client_id,
-        "client_secret": CREDS.client_secret, "api_url": job["api_url"],
-        "oauth_url": job["oauth_url"], "plan": "business", "budget": 1.0,
-        "dataset_name": job["dataset"], "pipelines_dir": tmp / "pipelines"}
-    places: dict[str, dict[str, Any]] = {
-        "duckdb": {"destination": "duckdb", "duckdb_path": tmp / "warehouse.duckdb"},
-        "postgres": {"destination": "postgres",
-                     "postgres_url": SecretStr(job["postgres_url"])}}
-    synced = []
-    for name, place in places.items():
-        report = run(Settings(**common, **place), streams=STREAMS)
-        if not report.ok or not report.rows.get("users"):
-            raise SystemExit(f"the {name} sync failed: {report.reasons()}")
-        synced.append(name)
-    return synced
-
-
 def child(job: dict[str, str]) -> None:
     started = time.monotonic()
     walked = walk_dlt()
     zoomsync_imported = any(n == "zoomsync" or n.startswith("zoomsync.") for n in sys.modules)
     before = snapshot()
-    synced = sync(job)
+    synced = sync_both(job["api_url"], job["oauth_url"], job["postgres_url"], job["dataset"],
+                       Path(job["tmp"]))
     walk_dlt()  # what zoomsync imported of dlt since: nothing to compare it with
     differences = compare(before, dlt_modules()) + touched_instances()
     Path(job["out"]).write_text(json.dumps({

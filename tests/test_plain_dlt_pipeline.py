@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.services import POSTGRES_URL, service
+from tests.zoomsync_sync import sync_both
 
 ROOT = Path(__file__).resolve().parents[1]
 DESTINATIONS = ("duckdb", "postgres")
-STREAMS = ["users", "groups", "past_meetings"]
 FILE_MAX_ITEMS = 10  # rows per data file: each table of the plain pipelines spans several
 # Load -> the key of `people` both its batches hold (a newer version in the second).
 REPEATED = {1: 20, 2: 3}
@@ -130,32 +130,13 @@ def plain_pipelines(job: dict[str, Any], round_name: str) -> None:
             info.raise_on_failed_jobs()
 
 
-def sync(job: dict[str, Any]) -> None:
-    """A zoomsync sync of the emulator into DuckDB, then PostgreSQL."""
-    from pydantic import SecretStr
-
-    from zoomsync.config import Settings
-    from zoomsync.emulator.oauth import DEFAULT_CREDENTIALS as CREDS
-    from zoomsync.sync.runner import run
-
-    tmp = Path(job["tmp"]) / "sync"
-    tmp.mkdir()
-    common: dict[str, Any] = {
-        "account_id": CREDS.account_id, "client_id": CREDS.client_id,
-        "client_secret": CREDS.client_secret, "api_url": job["api_url"],
-        "oauth_url": job["oauth_url"], "plan": "business", "budget": 1.0,
-        "dataset_name": job["sync_dataset"], "pipelines_dir": tmp / "pipelines"}
-    for place in ({"destination": "duckdb", "duckdb_path": tmp / "warehouse.duckdb"},
-                  {"destination": "postgres", "postgres_url": SecretStr(job["postgres_url"])}):
-        report = run(Settings(**common, **place), streams=STREAMS)
-        if not report.ok or not report.rows.get("users"):
-            raise SystemExit(f"the {place['destination']} sync failed: {report.reasons()}")
-
-
 def child(job: dict[str, Any]) -> None:
     started = time.monotonic()
     if job["with_zoomsync"]:
-        sync(job)
+        where = Path(job["tmp"]) / "sync"
+        where.mkdir()
+        sync_both(job["api_url"], job["oauth_url"], job["postgres_url"], job["sync_dataset"],
+                  where)
     for round_name in job["rounds"]:
         plain_pipelines(job, round_name)
     Path(job["out"]).write_text(json.dumps({

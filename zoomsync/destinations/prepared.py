@@ -23,15 +23,17 @@ class PreparesOnce:
     """Job client mixin; put it before dlt's client class in the bases."""
 
     def prepare_load_table(self, table_name: str) -> Any:
-        schema = self.schema  # type: ignore[attr-defined]
-        table = schema.tables.get(table_name)
-        # The schema does not change under a load; a table that did (columns added, or the
-        # table replaced) is prepared again.
-        key = (table_name, id(table), len(table["columns"]) if table else -1)
-        cache: dict[Any, Any] = self.__dict__.setdefault("_zoomsync_prepared", {})
-        if key not in cache:
-            cache[key] = super().prepare_load_table(table_name)  # type: ignore[misc]
-        return json_copy(cache[key])
+        table = self.schema.tables.get(table_name)  # type: ignore[attr-defined]
+        width = len(table["columns"]) if table else -1
+        cache: dict[str, tuple[Any, int, Any]] = self.__dict__.setdefault(
+            "_zoomsync_prepared", {})
+        # The schema does not change under a load; a table that did (replaced, or columns
+        # added) is prepared again. The entry holds the table itself, so `is` is sound.
+        entry = cache.get(table_name)
+        if entry is None or entry[0] is not table or entry[1] != width:
+            entry = cache[table_name] = (
+                table, width, super().prepare_load_table(table_name))  # type: ignore[misc]
+        return json_copy(entry[2])
 
 
 def json_copy(value: Any) -> Any:
